@@ -17,6 +17,8 @@ import (
 	"github.com/parleyhq/parley/internal/hub"
 	"github.com/parleyhq/parley/internal/pusher"
 	"github.com/parleyhq/parley/internal/pusherapi"
+	"github.com/parleyhq/parley/internal/redisbroker"
+	"github.com/parleyhq/parley/internal/webhook"
 	"github.com/parleyhq/parley/internal/ws"
 )
 
@@ -27,6 +29,8 @@ type Main struct {
 	Log    *slog.Logger
 
 	hub      *hub.Hub
+	redis    *redisbroker.Engine
+	webhooks *webhook.Sender
 	ws       *ws.Server
 	http     *http.Server
 	listener net.Listener
@@ -123,6 +127,7 @@ func (m *Main) openEngine(ctx context.Context, apps []*pusher.App) (*hub.Hub, er
 		return nil, err
 	}
 	m.hub = h
+	m.wireCluster(h)
 	srv, err := ws.NewServer(ws.Config{MaxMessageSize: cfg.MaxMessageBytes, SendQueue: cfg.SendQueue}, sessions{hub: h, prefix: cfg.WSPathPrefix}, m.Log)
 	if err != nil {
 		_ = h.Close()

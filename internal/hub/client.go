@@ -35,8 +35,9 @@ type Client struct {
 }
 
 type subscription struct {
-	kind   pusher.Channel
-	member string // presence: the member's user id
+	kind       pusher.Channel
+	member     string          // presence: the member's user id
+	memberInfo json.RawMessage // presence: the member's user_info
 }
 
 // Connect starts a client for a connection that asked for app key with

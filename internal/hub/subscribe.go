@@ -102,7 +102,7 @@ func (cl *Client) subscribe(data json.RawMessage) {
 	}
 	s := &subscription{kind: kind}
 	if member != nil {
-		s.member = member.UserID
+		s.member, s.memberInfo = member.UserID, member.UserInfo
 	}
 	cl.subs[d.Channel] = s
 	if kind.NeedsAuth() {

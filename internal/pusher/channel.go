@@ -76,7 +76,14 @@ func ValidateChannelName(name string, maxLen int) error {
 		if !strings.HasPrefix(name, ServerToUserPrefix) || len(name) == len(ServerToUserPrefix) {
 			return ErrChannelReserved
 		}
-		rest = name[len(ServerToUserPrefix):]
+		// The user id part takes any printable ASCII but space: ids such
+		// as "auth0|abc" are signed in as they are.
+		for i := len(ServerToUserPrefix); i < len(name); i++ {
+			if name[i] <= ' ' || name[i] > '~' {
+				return ErrChannelInvalid
+			}
+		}
+		return nil
 	}
 	for i := 0; i < len(rest); i++ {
 		if !channelByte[rest[i]] {

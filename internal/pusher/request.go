@@ -32,6 +32,8 @@ var (
 type Query map[string]string
 
 // ParseQuery splits a raw query on '&' and each pair at its first '='.
+// Percent-escapes are decoded but '+' stays '+': the SDKs sign and send
+// values unescaped, so a '+' in the URL is a '+' in the signed string.
 func ParseQuery(raw string) (Query, error) {
 	q := Query{}
 	if raw == "" {
@@ -42,11 +44,11 @@ func ParseQuery(raw string) (Query, error) {
 			continue
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		key, err := url.QueryUnescape(k)
+		key, err := url.PathUnescape(k)
 		if err != nil {
 			return nil, ErrQuery
 		}
-		val, err := url.QueryUnescape(v)
+		val, err := url.PathUnescape(v)
 		if err != nil {
 			return nil, ErrQuery
 		}

@@ -1,0 +1,86 @@
+package hub
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley/internal/pusher"
+)
+
+// EntryKind is what a State entry records.
+type EntryKind uint8
+
+const (
+	EntrySubscription EntryKind = iota + 1
+	EntryMember
+	EntryUser
+)
+
+// Entry is one fact this node holds in the cluster State: a subscription,
+// a presence membership or a signed-in user of one connection.
+type Entry struct {
+	Kind    EntryKind
+	App     string
+	Channel string // subscription and member
+	Member  Member // member: UserID and UserInfo; user: UserID
+	Conn    string
+}
+
+// Entries lists every fact this node's live connections hold, so a State
+// that lost them (a Redis restart, an outage) can be refilled, and facts of
+// connections that closed meanwhile can be dropped.
+func (h *Hub) Entries() []Entry {
+	var out []Entry
+	for _, a := range h.byID {
+		for _, cl := range a.allClients() {
+			cl.mu.Lock()
+			for name, s := range cl.subs {
+				out = append(out, Entry{Kind: EntrySubscription, App: a.app.ID, Channel: name, Conn: cl.key})
+				if s.member != "" {
+					out = append(out, Entry{Kind: EntryMember, App: a.app.ID, Channel: name, Member: Member{UserID: s.member, UserInfo: s.memberInfo}, Conn: cl.key})
+				}
+			}
+			if cl.userID != "" {
+				out = append(out, Entry{Kind: EntryUser, App: a.app.ID, Member: Member{UserID: cl.userID}, Conn: cl.key})
+			}
+			cl.mu.Unlock()
+		}
+	}
+	return out
+}
+
+// Gone reports facts that a State dropped for connections that no longer
+// exist (a node died, or closed them while the State was unreachable). The
+// hub tells every node's clients and the webhooks, as if the connection had
+// left normally. The State calls it on one node only.
+type Gone struct {
+	Kind    EntryKind
+	App     string
+	Channel string
+	UserID  string
+	// Last is true when the entry was the last of its kind: the channel is
+	// vacated, the member removed, the user offline.
+	Last bool
+}
+
+// Forget announces facts dropped by the State.
+func (h *Hub) Forget(ctx context.Context, g Gone) {
+	a := h.byID[g.App]
+	if a == nil || !g.Last {
+		return
+	}
+	app := a.app
+	switch g.Kind {
+	case EntrySubscription:
+		h.observe(app, pusher.WebhookEvent{Name: pusher.HookChannelVacated, Channel: g.Channel})
+	case EntryMember:
+		payload := pusher.EventFrame(pusher.EventMemberRemoved, g.Channel, `{"user_id":`+string(pusher.AppendString(nil, g.UserID))+`}`, "")
+		h.publish(ctx, a, g.Channel, payload, "")
+		h.observe(app, pusher.WebhookEvent{Name: pusher.HookMemberRemoved, Channel: g.Channel, UserID: g.UserID})
+	case EntryUser:
+		a.notifyWatchers(g.UserID, false)
+		h.toBroker(ctx, Publication{Kind: PubUserOffline, App: app.ID, UserID: g.UserID})
+		if h.cfg.UserObserver != nil {
+			h.cfg.UserObserver.UserOffline(app, g.UserID)
+		}
+	}
+}
