@@ -35,7 +35,7 @@ func startMain(t *testing.T, yaml string, env map[string]string) *Main {
 		"PARLEY_ADDR":       "127.0.0.1:0",
 		"PARLEY_DATA_DIR":   filepath.Join(dir, "data"),
 		"PARLEY_LOG_LEVEL":  "warn",
-		"PARLEY_JWT_SECRET": "test-jwt-secret",
+		"PARLEY_JWT_SECRET": "test-jwt-secret-of-at-least-32-bytes",
 	}
 	if yaml != "" {
 		p := filepath.Join(dir, "parley.yaml")

@@ -20,6 +20,7 @@ import (
 	"github.com/parleyhq/parley/internal/redisbroker"
 	"github.com/parleyhq/parley/internal/webhook"
 	"github.com/parleyhq/parley/internal/ws"
+	"github.com/parleyhq/parley/web"
 )
 
 // Main is one running server: every component, wired. Tests run it in
@@ -28,14 +29,16 @@ type Main struct {
 	Config config.Config
 	Log    *slog.Logger
 
-	hub      *hub.Hub
-	redis    *redisbroker.Engine
-	webhooks *webhook.Sender
-	ws       *ws.Server
-	http     *http.Server
-	listener net.Listener
-	ready    atomic.Bool
-	closers  []func(context.Context) error // run in reverse order on Close
+	hub       *hub.Hub
+	redis     *redisbroker.Engine
+	webhooks  *webhook.Sender
+	offline   offlineTracker // records lastSeen; wraps the webhook observer
+	jwtSecret []byte         // HS256 secret, for demo tokens
+	ws        *ws.Server
+	http      *http.Server
+	listener  net.Listener
+	ready     atomic.Bool
+	closers   []func(context.Context) error // run in reverse order on Close
 }
 
 // NewMain loads the configuration from args and the environment.
@@ -119,6 +122,8 @@ func (m *Main) openEngine(ctx context.Context, apps []*pusher.App) (*hub.Hub, er
 	if err := m.openWebhooks(&hcfg); err != nil {
 		return nil, err
 	}
+	m.offline.next, m.offline.log = hcfg.Observer, m.Log
+	hcfg.Observer, hcfg.UserObserver = &m.offline, &m.offline
 	h, err := hub.New(hcfg)
 	if err != nil {
 		return nil, err
@@ -159,6 +164,7 @@ func (m *Main) routes(mux *http.ServeMux, h *hub.Hub) {
 		_, _ = io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", metricsHandler(h, m.ws))
+	mux.Handle("/", web.Handler())
 }
 
 // Close drains: readiness goes false, every socket is closed with 4200,

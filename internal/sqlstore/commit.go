@@ -1,0 +1,295 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+
+	"github.com/parleyhq/parley/internal/messenger"
+)
+
+// Group commit. Write enqueues a request; a committer goroutine takes
+// whatever is queued (up to MaxBatch), runs each request in its own
+// savepoint of one transaction and commits once, then answers every
+// request. One fsync then covers the whole batch. A request whose fn fails
+// is rolled back to its savepoint and fails alone; one that failed with a
+// database error (a deadlock, say) is retried alone after the batch; if the
+// batch itself cannot commit, every request is retried alone. So fn may run
+// more than once, as messenger.Store documents.
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(context.Context, messenger.Tx) error
+	done chan error
+}
+
+// errClosed is returned by Write after Close.
+var errClosed = errors.New("sqlstore: store is closed")
+
+// batchTimeout bounds one batch transaction.
+const batchTimeout = 30 * time.Second
+
+// Write implements messenger.Store.
+func (s *Store) Write(ctx context.Context, fn func(context.Context, messenger.Tx) error) error {
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.mu.RLock()
+	if s.isDown {
+		s.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	s.mu.RUnlock()
+	// Wait for the outcome even if ctx ends: the write may commit, and the
+	// caller must not be told otherwise.
+	return <-r.done
+}
+
+// Read implements messenger.Store.
+func (s *Store) Read(ctx context.Context, fn func(context.Context, messenger.Tx) error) error {
+	return fn(ctx, &tx{s: s, db: s.rdb})
+}
+
+func (s *Store) committer() {
+	defer s.wg.Done()
+	batch := make([]*writeReq, 0, s.opts.MaxBatch)
+	for {
+		var first *writeReq
+		select {
+		case first = <-s.reqs:
+		case <-s.stop:
+			// Close forbids new requests before stop; finish queued ones.
+			for {
+				select {
+				case r := <-s.reqs:
+					s.runBatch([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+		s.fill(&batch)
+		s.runBatch(batch)
+	}
+}
+
+// fill adds queued requests to batch, waiting up to Linger for more.
+func (s *Store) fill(batch *[]*writeReq) {
+	var linger <-chan time.Time
+	if s.opts.Linger > 0 {
+		t := time.NewTimer(s.opts.Linger)
+		defer t.Stop()
+		linger = t.C
+	}
+	for len(*batch) < s.opts.MaxBatch {
+		select {
+		case r := <-s.reqs:
+			*batch = append(*batch, r)
+			continue
+		default:
+		}
+		if linger == nil {
+			return
+		}
+		select {
+		case r := <-s.reqs:
+			*batch = append(*batch, r)
+		case <-linger:
+			return
+		}
+	}
+}
+
+func (s *Store) runBatch(batch []*writeReq) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if len(live) == 1 {
+		live[0].done <- s.runAlone(live[0])
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	results := make([]error, len(live))
+	retry := make([]bool, len(live))
+	ok := s.tryBatch(ctx, live, results, retry)
+	for i, r := range live {
+		if !ok || retry[i] {
+			r.done <- s.runAlone(r)
+		} else {
+			r.done <- results[i]
+		}
+	}
+}
+
+// tryBatch runs live in one transaction with a savepoint each. It reports
+// false when the transaction could not be committed (nothing is then
+// answered and everything must be retried alone).
+func (s *Store) tryBatch(ctx context.Context, live []*writeReq, results []error, retry []bool) bool {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false
+	}
+	t := &tx{s: s, db: s.db, tx: sqlTx}
+	for i, r := range live {
+		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			sqlTx.Rollback()
+			return false
+		}
+		if err := r.fn(ctx, t); err != nil {
+			if _, rerr := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); rerr != nil {
+				sqlTx.Rollback()
+				return false
+			}
+			results[i], retry[i] = err, isDBError(err)
+		}
+		if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+			sqlTx.Rollback()
+			return false
+		}
+	}
+	if err := sqlTx.Commit(); err != nil {
+		s.log.Warn("group commit failed; retrying requests one by one", "requests", len(live), "err", err)
+		return false
+	}
+	return true
+}
+
+// runAlone runs one request in its own transaction.
+func (s *Store) runAlone(r *writeReq) error {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := r.fn(ctx, &tx{s: s, db: s.db, tx: sqlTx}); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	return sqlTx.Commit()
+}
+
+// isDBError reports whether err came from the database rather than from a
+// business rule, so that running the request again may succeed.
+func isDBError(err error) bool {
+	var se *sqlite.Error
+	var pe *pgconn.PgError
+	return errors.As(err, &se) || errors.As(err, &pe)
+}
+
+// tx implements messenger.Tx over a transaction (writes) or a pool (reads).
+type tx struct {
+	s  *Store
+	db *sql.DB
+	tx *sql.Tx // nil for reads
+}
+
+type stmtKey struct {
+	db *sql.DB
+	q  string
+}
+
+// prepared returns a cached prepared statement on SQLite (the driver does
+// not cache, and parsing costs as much as running a small statement); nil
+// on PostgreSQL, where pgx caches statements per connection itself.
+func (t *tx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if t.s.d.dollar || strings.Contains(q, "IN (?") {
+		return nil, nil // dynamic IN lists would fill the cache
+	}
+	k := stmtKey{t.db, q}
+	if v, ok := t.s.stmts.Load(k); ok {
+		return v.(*sql.Stmt), nil
+	}
+	st, err := t.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := t.s.stmts.LoadOrStore(k, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := t.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st != nil && t.tx != nil:
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	case st != nil:
+		return st.ExecContext(ctx, args...)
+	case t.tx != nil:
+		return t.tx.ExecContext(ctx, t.s.rebind(q), args...)
+	default:
+		return t.db.ExecContext(ctx, t.s.rebind(q), args...)
+	}
+}
+
+func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := t.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st != nil && t.tx != nil:
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	case st != nil:
+		return st.QueryContext(ctx, args...)
+	case t.tx != nil:
+		return t.tx.QueryContext(ctx, t.s.rebind(q), args...)
+	default:
+		return t.db.QueryContext(ctx, t.s.rebind(q), args...)
+	}
+}
+
+// row is QueryRow with the preparation error folded into Scan.
+type row struct {
+	r   *sql.Row
+	err error
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.r.Scan(dest...)
+}
+
+func (t *tx) queryRow(ctx context.Context, q string, args ...any) row {
+	st, err := t.prepared(ctx, q)
+	if err != nil {
+		return row{err: err}
+	}
+	switch {
+	case st != nil && t.tx != nil:
+		return row{r: t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)}
+	case st != nil:
+		return row{r: st.QueryRowContext(ctx, args...)}
+	case t.tx != nil:
+		return row{r: t.tx.QueryRowContext(ctx, t.s.rebind(q), args...)}
+	default:
+		return row{r: t.db.QueryRowContext(ctx, t.s.rebind(q), args...)}
+	}
+}

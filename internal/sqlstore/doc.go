@@ -1,0 +1,13 @@
+// Package sqlstore implements messenger.Store on SQLite (modernc.org/sqlite,
+// pure Go, WAL, synchronous=FULL) and PostgreSQL (pgx). One set of queries
+// serves both; a small dialect value holds the few differences (placeholder
+// style, FOR UPDATE SKIP LOCKED, the change-feed horizon). Schema migrations
+// are embedded and applied by goose at Open.
+//
+// Writes go through group commit (commit.go): concurrent Store.Write calls
+// share one transaction, each in its own savepoint, and return after the
+// shared commit.
+//
+// Concurrency: every Store method is safe for concurrent use. Close is
+// idempotent and waits for queued writes.
+package sqlstore

@@ -1,0 +1,83 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/messenger"
+	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/storetest"
+)
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, sqliteFactory)
+}
+
+func TestPostgres(t *testing.T) {
+	storetest.Run(t, postgresFactory)
+}
+
+func sqliteFactory(t *testing.T) func() messenger.Store {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	return func() messenger.Store {
+		t.Helper()
+		s, err := sqlstore.OpenSQLite(context.Background(), path, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}
+
+// postgresURL is the test server; PARLEY_TEST_POSTGRES overrides it, and
+// "off" skips the PostgreSQL runs.
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("PARLEY_TEST_POSTGRES")
+	switch u {
+	case "off":
+		t.Skip("PostgreSQL tests disabled by PARLEY_TEST_POSTGRES=off")
+	case "":
+		u = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	return u
+}
+
+// postgresFactory gives each test its own schema, dropped afterwards.
+func postgresFactory(t *testing.T) func() messenger.Store {
+	t.Helper()
+	base := postgresURL(t)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	schema := "t_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_", " ", "_").Replace(t.Name()))
+	if len(schema) > 50 {
+		schema = schema[:50]
+	}
+	schema += "_" + randSuffix()
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatalf("create schema (is PostgreSQL up? set PARLEY_TEST_POSTGRES=off to skip): %v", err)
+	}
+	t.Cleanup(func() { admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	url := base + sep + "search_path=" + schema
+	return func() messenger.Store {
+		t.Helper()
+		s, err := sqlstore.OpenPostgres(context.Background(), url, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}

@@ -1,0 +1,285 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/parleyhq/parley/internal/messenger"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Options tune a Store. Zero values take the documented defaults.
+type Options struct {
+	// MaxBatch caps how many concurrent writes share one transaction.
+	// Default 256.
+	MaxBatch int
+	// Committers is how many batch transactions run at once. SQLite has one
+	// writer, so it is always 1 there; default 4 on PostgreSQL.
+	Committers int
+	// Linger is how long a committer waits for more writes after the first
+	// before committing. Default 0: batches form from whatever queued while
+	// the previous commit was in flight, which adds no latency when idle.
+	Linger time.Duration
+	// MaxConns caps the PostgreSQL pool and the SQLite read pool.
+	// Default 16 (PostgreSQL), 2×GOMAXPROCS+2 (SQLite reads).
+	MaxConns int
+	// Logger receives structured logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is a messenger.Store on SQLite or PostgreSQL.
+type Store struct {
+	d    dialect
+	db   *sql.DB // writes; on SQLite one connection
+	rdb  *sql.DB // reads; on PostgreSQL the same pool as db
+	opts Options
+	log  *slog.Logger
+
+	reqs   chan *writeReq
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	closed sync.Once
+	mu     sync.RWMutex // guards closing vs. enqueuing
+	isDown bool
+
+	stmts   sync.Map // stmtKey -> *sql.Stmt (SQLite only)
+	rebound sync.Map // query -> query with $n (PostgreSQL only)
+}
+
+var _ messenger.Store = (*Store)(nil)
+
+type dialect struct {
+	name string
+	// txOrderHorizon is an SQL expression: change rows with tx_order below
+	// it were written by transactions that are all finished.
+	txOrderHorizon string
+	// skipLocked is appended to claim subqueries.
+	skipLocked string
+	dollar     bool // $n placeholders
+}
+
+var (
+	sqliteDialect   = dialect{name: "sqlite", txOrderHorizon: "9223372036854775807"}
+	postgresDialect = dialect{name: "postgres", txOrderHorizon: "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)",
+		skipLocked: " FOR UPDATE SKIP LOCKED", dollar: true}
+)
+
+// Open opens PostgreSQL when databaseURL is set, else SQLite in
+// dataDir/parley.db (the directory is created with mode 0700).
+func Open(ctx context.Context, dataDir, databaseURL string, opts Options) (*Store, error) {
+	if databaseURL != "" {
+		return OpenPostgres(ctx, databaseURL, opts)
+	}
+	return OpenSQLite(ctx, filepath.Join(dataDir, "parley.db"), opts)
+}
+
+// OpenSQLite opens (creating if needed) the database file at path in WAL
+// mode with synchronous=FULL, and applies migrations.
+func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	db, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	if err := migrate(ctx, db, goose.DialectSQLite3, "migrations/sqlite"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	rdb, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	n := opts.MaxConns
+	if n <= 0 {
+		n = 2*runtime.GOMAXPROCS(0) + 2
+	}
+	rdb.SetMaxOpenConns(n)
+	rdb.SetMaxIdleConns(n)
+	opts.Committers = 1
+	return newStore(sqliteDialect, db, rdb, opts), nil
+}
+
+// OpenPostgres connects with pgx to url and applies migrations under a
+// session advisory lock, so several processes may start at once.
+func OpenPostgres(ctx context.Context, url string, opts Options) (*Store, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	n := opts.MaxConns
+	if n <= 0 {
+		n = 16
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: connect postgres: %w", err)
+	}
+	if err := migrate(ctx, db, goose.DialectPostgres, "migrations/postgres"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if opts.Committers <= 0 {
+		opts.Committers = 4
+	}
+	return newStore(postgresDialect, db, db, opts), nil
+}
+
+func migrate(ctx context.Context, db *sql.DB, d goose.Dialect, dir string) error {
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	popts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if d == goose.DialectPostgres {
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return err
+		}
+		popts = append(popts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(d, db, fsys, popts...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	return nil
+}
+
+func newStore(d dialect, db, rdb *sql.DB, opts Options) *Store {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Store{d: d, db: db, rdb: rdb, opts: opts, log: opts.Logger.With("component", "sqlstore", "dialect", d.name),
+		reqs: make(chan *writeReq, 4*opts.MaxBatch), stop: make(chan struct{})}
+	for range opts.Committers {
+		s.wg.Add(1)
+		go s.committer()
+	}
+	return s
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// DB returns the write pool, for tests and tools.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close stops the committers after the queued writes and closes the
+// database. Idempotent.
+func (s *Store) Close() error {
+	var err error
+	s.closed.Do(func() {
+		s.mu.Lock()
+		s.isDown = true
+		s.mu.Unlock()
+		close(s.stop)
+		s.wg.Wait()
+		s.stmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); return true })
+		err = s.db.Close()
+		if s.rdb != s.db {
+			err = errors.Join(err, s.rdb.Close())
+		}
+	})
+	return err
+}
+
+// rebind turns ? placeholders into $n for PostgreSQL. Queries contain no
+// literal question marks.
+func (s *Store) rebind(q string) string {
+	if !s.d.dollar {
+		return q
+	}
+	if v, ok := s.rebound.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	out := b.String()
+	if !strings.Contains(q, "IN (?") {
+		s.rebound.Store(q, out)
+	}
+	return out
+}
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromNullMicros(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMicros(n.Int64)
+	return &t
+}
