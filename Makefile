@@ -21,6 +21,7 @@ prepare-tests:
 	scripts/prepare-tests.sh
 
 test: prepare-tests
+	npm --prefix web test
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
