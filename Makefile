@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md):
-#   make run    build the web client and run Parley with embedded defaults
+#   make run    build the web client and run Parley with embedded defaults and a demo clinic
 #   make test   install/start what the tests need, then run every test
 
 GO ?= go
@@ -8,7 +8,7 @@ export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 .PHONY: run test build web prepare-tests bench fuzz
 
 run: web
-	$(GO) run ./cmd/parley serve
+	$(GO) run ./cmd/parley serve --demo
 
 build: web
 	$(GO) build -o bin/parley ./cmd/parley
