@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -163,7 +164,13 @@ func (m *Main) routes(mux *http.ServeMux, h *hub.Hub) {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	mux.Handle("GET /metrics", metricsHandler(h, m.ws))
+	// Built on first scrape: the messenger opens after the routes exist.
+	var metrics http.Handler
+	var metricsOnce sync.Once
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		metricsOnce.Do(func() { metrics = m.metricsHandler() })
+		metrics.ServeHTTP(w, r)
+	})
 	mux.Handle("/", web.Handler())
 }
 
