@@ -444,3 +444,26 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Fatalf("metrics lack parley_connections 1:\n%.2000s", b.String())
 	}
 }
+
+func TestAuthorizedConnections(t *testing.T) {
+	m := startMain(t, `
+apps:
+  - {id: "1", key: app-key, secret: app-secret, authorized_connections_timeout: 1s}
+`, nil)
+	idle := connect(t, m)
+	private := connect(t, m)
+	private.subscribe("private-ok", pusher.ChannelAuth(testKey, testSecret, private.socketID, "private-ok", ""), nil)
+	private.expect(pusher.EventSubscriptionSucceeded)
+	signed := connect(t, m)
+	ud := `{"id":"7"}`
+	signed.send(map[string]any{"event": "pusher:signin", "data": map[string]any{"auth": pusher.UserAuth(testKey, testSecret, signed.socketID, ud), "user_data": ud}})
+	signed.expect(pusher.EventSigninSuccess)
+
+	expectErrorCode(t, idle, pusher.CodeUnauthorized)
+	idle.expectClose(pusher.CodeUnauthorized)
+	// The authorized ones are still served.
+	for _, c := range []*wsClient{private, signed} {
+		c.send(map[string]any{"event": "pusher:ping", "data": map[string]any{}})
+		c.expect(pusher.EventPong)
+	}
+}
