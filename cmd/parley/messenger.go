@@ -36,6 +36,7 @@ func (m *Main) openMessenger(ctx context.Context, mux *http.ServeMux, apps []*pu
 	if err != nil {
 		return err
 	}
+	acfg.Issuer, acfg.Audience = cfg.Messenger.JWTIssuer, cfg.Messenger.JWTAudience
 	verifier, err := auth.New(acfg)
 	if err != nil {
 		return err
@@ -76,6 +77,8 @@ func (m *Main) openMessenger(ctx context.Context, mux *http.ServeMux, apps []*pu
 		AppSecret:            app.Secret,
 		EncryptionMasterKey:  masterKey,
 		TypingTTL:            cfg.Messenger.TypingTTL,
+		SendRate:             cfg.Messenger.SendRate,
+		SendBurst:            cfg.Messenger.SendBurst,
 		MaxChannelNameLength: app.Limits.MaxChannelNameLength,
 		MaxWatchlist:         app.Limits.MaxWatchlist,
 		Logger:               m.Log,
@@ -85,6 +88,9 @@ func (m *Main) openMessenger(ctx context.Context, mux *http.ServeMux, apps []*pu
 	}
 	m.closers = append(m.closers, func(context.Context) error { return a.Close() })
 	mux.Handle("/api/", a)
+	if err := m.openAttachments(ctx, mux, svc, verifier); err != nil {
+		return err
+	}
 	mux.HandleFunc("GET /api/v1/config", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"appKey": app.Key, "demo": cfg.Demo})
 	})

@@ -97,6 +97,12 @@ type Messenger struct {
 	NotifyURL        string        `yaml:"notify_url"`
 	NotifySecret     string        `yaml:"notify_secret"`
 	NotifyDelay      time.Duration `yaml:"notify_delay"`
+	JWTIssuer        string        `yaml:"jwt_issuer"`
+	JWTAudience      string        `yaml:"jwt_audience"`
+	// SendRate is each user's sustained sends per second (negative: no
+	// limit); SendBurst the sends allowed at once.
+	SendRate  float64 `yaml:"send_rate"`
+	SendBurst int     `yaml:"send_burst"`
 }
 
 // Blob configures attachment storage.
@@ -134,6 +140,8 @@ func Default() Config {
 		Messenger: Messenger{
 			MaxMessageRunes: 4000,
 			TypingTTL:       5 * time.Second,
+			SendRate:        10,
+			SendBurst:       30,
 			NotifyDelay:     2 * time.Minute,
 		},
 		Blob: Blob{

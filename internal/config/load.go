@@ -14,7 +14,7 @@ import (
 // option binds one setting to its flag and environment variable.
 type option struct {
 	flag, env, usage string
-	ptr              any // *string, *int, *int64, *bool or *time.Duration
+	ptr              any // *string, *int, *int64, *float64, *bool or *time.Duration
 }
 
 // options lists every setting that has a flag and a PARLEY_* variable.
@@ -42,6 +42,10 @@ func options(c *Config) []option {
 		{"messenger-app-id", "PARLEY_MESSENGER_APP_ID", "app the messenger publishes on (default the first)", &c.Messenger.AppID},
 		{"jwt-secret", "PARLEY_JWT_SECRET", "HS256 secret for bearer tokens", &c.Messenger.JWTSecret},
 		{"jwt-public-key-file", "PARLEY_JWT_PUBLIC_KEY_FILE", "PEM public key or JWKS file for RS256/ES256 bearer tokens", &c.Messenger.JWTPublicKeyFile},
+		{"jwt-issuer", "PARLEY_JWT_ISSUER", "required iss claim of bearer tokens (empty: not checked)", &c.Messenger.JWTIssuer},
+		{"jwt-audience", "PARLEY_JWT_AUDIENCE", "required aud claim of bearer tokens (empty: not checked)", &c.Messenger.JWTAudience},
+		{"send-rate", "PARLEY_SEND_RATE", "messages per second each user may send, sustained (negative: unlimited)", &c.Messenger.SendRate},
+		{"send-burst", "PARLEY_SEND_BURST", "messages each user may send at once", &c.Messenger.SendBurst},
 		{"max-message-runes", "PARLEY_MAX_MESSAGE_RUNES", "longest chat message in characters", &c.Messenger.MaxMessageRunes},
 		{"typing-ttl", "PARLEY_TYPING_TTL", "typing-stop is sent this long after the last typing refresh", &c.Messenger.TypingTTL},
 		{"notify-url", "PARLEY_NOTIFY_URL", "URL that receives offline-notification webhooks (ids only)", &c.Messenger.NotifyURL},
@@ -105,6 +109,8 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			fs.IntVar(p, o.flag, *p, u)
 		case *int64:
 			fs.Int64Var(p, o.flag, *p, u)
+		case *float64:
+			fs.Float64Var(p, o.flag, *p, u)
 		case *bool:
 			fs.BoolVar(p, o.flag, *p, u)
 		case *time.Duration:
@@ -135,6 +141,12 @@ func set(ptr any, v string) error {
 			return errors.New("not an integer")
 		}
 		*p = n
+	case *float64:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return errors.New("not a number")
+		}
+		*p = f
 	case *int64:
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
