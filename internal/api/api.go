@@ -168,8 +168,8 @@ func (a *API) routes() {
 	}
 }
 
-// Route is one registered endpoint.
-type Route struct {
+// route is one registered endpoint.
+type route struct {
 	Pattern string // "METHOD /path/{param}"
 	handler http.Handler
 }
@@ -183,8 +183,8 @@ func (a *API) Routes() []string {
 	return out
 }
 
-func (a *API) routeTable() []Route {
-	return []Route{
+func (a *API) routeTable() []route {
+	return []route{
 		{"GET /api/v1/openapi.yaml", http.HandlerFunc(serveOpenAPI)},
 		{"GET /api/v1/me", a.authed(a.me)},
 		{"POST /api/v1/threads", a.authed(a.createThread)},

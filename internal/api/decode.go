@@ -1,14 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // decodeJSON reads exactly one JSON object from r's body into dst, bounded
@@ -22,20 +25,28 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any, al
 			return errorf(codeUnsupportedMedia, "Content-Type must be application/json")
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		if errors.Is(err, io.EOF) && allowEmpty {
-			return nil
-		}
-		return jsonError(err, limit)
-	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return tooLarge(limit)
 		}
+		return errorf(codeBadRequest, "could not read request body")
+	}
+	if len(bytes.TrimSpace(body)) == 0 && allowEmpty {
+		return nil
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD and store
+	// text the client never sent; JSON must be UTF-8 (RFC 8259 §8.1).
+	if !utf8.Valid(body) {
+		return errorf(codeBadRequest, "request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err, limit)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
 		return errorf(codeBadRequest, "request body must hold a single JSON object; found data after it")
 	}
 	return nil
@@ -91,9 +102,31 @@ func jsonTypeName(kind string) string {
 	return kind
 }
 
+// query parses the query string strictly: net/url's URL.Query drops
+// malformed pairs silently, which would turn a bad cursor into "no cursor".
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, errorf(codeBadRequest, "malformed query string")
+	}
+	return q, nil
+}
+
+// queryString returns one query parameter, or a 400 for a malformed query.
+func queryString(r *http.Request, name string) (string, error) {
+	q, err := query(r)
+	if err != nil {
+		return "", err
+	}
+	return q.Get(name), nil
+}
+
 // queryInt parses an optional integer query parameter; absent is def.
 func queryInt(r *http.Request, name string, def int64) (int64, error) {
-	s := r.URL.Query().Get(name)
+	s, err := queryString(r, name)
+	if err != nil {
+		return 0, err
+	}
 	if s == "" {
 		return def, nil
 	}

@@ -82,7 +82,7 @@ func (r *recorder) waitFor(t *testing.T, what string, pred func(published) bool)
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	api    *API
 	svc    *messenger.Service
@@ -120,7 +120,7 @@ var users = map[string]auth.Identity{
 
 // newEnv runs the API over the real messenger service on a real SQLite
 // store, with a recording publisher in place of the hub.
-func newEnv(t *testing.T, mod func(*Config)) *env {
+func newEnv(t testing.TB, mod func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "parley.db"), sqlstore.Options{})
@@ -174,7 +174,7 @@ type response struct {
 	Body   []byte
 }
 
-func (r response) decode(t *testing.T, v any) {
+func (r response) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)
@@ -182,7 +182,7 @@ func (r response) decode(t *testing.T, v any) {
 }
 
 // errCode returns the code of a JSON error body, failing if it is not one.
-func (r response) errCode(t *testing.T) string {
+func (r response) errCode(t testing.TB) string {
 	t.Helper()
 	var b errorBody
 	if err := json.Unmarshal(r.Body, &b); err != nil || b.Error.Code == "" || b.Error.Message == "" {
@@ -271,3 +271,57 @@ func (e *env) send(user, threadID, clientID, content string) messenger.Message {
 
 // urlEscape encodes like encodeURIComponent, as pusher-js does.
 func urlEscape(s string) string { return url.QueryEscape(s) }
+
+// doHeader sends a request with a raw Authorization header.
+func (e *env) doHeader(method, path, authorization string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", authorization)
+	req.Header.Set("X-Request-Id", "client-id-1")
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if got := res.Header.Get("X-Request-Id"); got != "client-id-1" {
+		e.t.Fatalf("X-Request-Id not echoed: %q", got)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+type fuzzAPI struct {
+	api   *API
+	token string
+}
+
+// newFuzzAPI builds the API on the real service for fuzz targets, which
+// get a *testing.F rather than a *testing.T.
+func newFuzzAPI(f *testing.F) fuzzAPI {
+	f.Helper()
+	var out fuzzAPI
+	store, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(f.TempDir(), "parley.db"), sqlstore.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = store.Close() })
+	svc := messenger.NewService(store, messenger.Config{Logger: slog.New(slog.DiscardHandler)})
+	ver, err := auth.New(auth.Config{Secret: testSecret})
+	if err != nil {
+		f.Fatal(err)
+	}
+	a, err := New(Config{Messenger: svc, Verifier: ver, AppKey: appKey, AppSecret: appSecret, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = a.Close() })
+	out.api = a
+	out.token, err = auth.Issue(testSecret, "pat", auth.RolePatient, "Pat", time.Hour)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return out
+}

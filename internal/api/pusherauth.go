@@ -89,6 +89,12 @@ func (a *API) channelAuth(w http.ResponseWriter, r *http.Request, actor messenge
 		a.writeError(w, r, errorf(codeBadRequest, "socket_id must look like 1234.5678"))
 		return
 	}
+	// '#' names are the server's own (#server-to-user-*); nobody
+	// subscribes to them, so they are malformed here rather than refused.
+	if strings.HasPrefix(req.ChannelName, "#") {
+		a.writeError(w, r, errorf(codeBadRequest, "invalid channel_name: "+pusher.ErrChannelReserved.Error()))
+		return
+	}
 	if err := pusher.ValidateChannelName(req.ChannelName, a.cfg.MaxChannelNameLength); err != nil {
 		a.writeError(w, r, errorf(codeBadRequest, "invalid channel_name: "+err.Error()))
 		return

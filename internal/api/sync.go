@@ -33,7 +33,12 @@ func (a *API) sync(w http.ResponseWriter, r *http.Request, actor messenger.Actor
 	if wait < int64(d/time.Second) {
 		d = time.Duration(wait) * time.Second
 	}
-	page, err := a.svc.Sync(r.Context(), actor, r.URL.Query().Get("since"), clampInt(limit))
+	since, err := queryString(r, "since")
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	page, err := a.svc.Sync(r.Context(), actor, since, clampInt(limit))
 	if err != nil {
 		a.writeError(w, r, err)
 		return

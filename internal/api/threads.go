@@ -56,7 +56,12 @@ func (a *API) listThreads(w http.ResponseWriter, r *http.Request, actor messenge
 		a.writeError(w, r, err)
 		return
 	}
-	page, err := a.svc.ListThreads(r.Context(), actor, r.URL.Query().Get("cursor"), clampInt(limit))
+	cursor, err := queryString(r, "cursor")
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	page, err := a.svc.ListThreads(r.Context(), actor, cursor, clampInt(limit))
 	if err != nil {
 		a.writeError(w, r, err)
 		return

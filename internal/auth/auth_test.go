@@ -49,7 +49,7 @@ func mustEC(c elliptic.Curve) *ecdsa.PrivateKey {
 	return k
 }
 
-func pkixPEM(t *testing.T, pub any) []byte {
+func pkixPEM(t testing.TB, pub any) []byte {
 	t.Helper()
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
