@@ -32,6 +32,6 @@ func (m *Main) openCluster(ctx context.Context, hcfg *hub.Config) error {
 // wireCluster lets the Redis engine announce departures through the hub.
 func (m *Main) wireCluster(h *hub.Hub) {
 	if m.redis != nil {
-		m.redis.SetHooks(redisbroker.Hooks{Forget: h.Forget, Entries: h.Entries})
+		m.redis.SetHooks(redisbroker.Hooks{Forget: h.Forget, Entries: h.Entries, Arrived: h.Arrived})
 	}
 }

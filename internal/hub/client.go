@@ -24,9 +24,13 @@ type Client struct {
 	closed     atomic.Bool
 	closing    atomic.Bool // a close was requested
 
-	mu          sync.Mutex
-	subs        map[string]*subscription
-	userID      string // signed in as, or ""
+	mu     sync.Mutex
+	subs   map[string]*subscription
+	userID string // signed in as, or ""
+	// userKnown is whether the State confirmed the sign-in, so watchers
+	// were told if it was the user's first connection. A sign-in during a
+	// State outage is announced when the State takes it back (Arrived).
+	userKnown   bool
 	watchlist   []string
 	userInfoRaw json.RawMessage
 	authorized  bool // signed in or holds a private/presence subscription

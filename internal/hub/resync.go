@@ -23,6 +23,9 @@ type Entry struct {
 	Channel string // subscription and member
 	Member  Member // member: UserID and UserInfo; user: UserID
 	Conn    string
+	// Announced is false for a sign-in the State never confirmed (it was
+	// unreachable): restoring it may make the user newly online.
+	Announced bool
 }
 
 // Entries lists every fact this node's live connections hold, so a State
@@ -40,7 +43,7 @@ func (h *Hub) Entries() []Entry {
 				}
 			}
 			if cl.userID != "" {
-				out = append(out, Entry{Kind: EntryUser, App: a.app.ID, Member: Member{UserID: cl.userID}, Conn: cl.key})
+				out = append(out, Entry{Kind: EntryUser, App: a.app.ID, Member: Member{UserID: cl.userID}, Conn: cl.key, Announced: cl.userKnown})
 			}
 			cl.mu.Unlock()
 		}
@@ -83,4 +86,23 @@ func (h *Hub) Forget(ctx context.Context, g Gone) {
 			h.cfg.UserObserver.UserOffline(app, g.UserID)
 		}
 	}
+}
+
+// Arrived announces a sign-in that the State confirmed only after an
+// outage, when it made the user newly online: watchers everywhere learn it
+// as they would have at sign-in.
+func (h *Hub) Arrived(ctx context.Context, e Entry) {
+	a := h.byID[e.App]
+	if a == nil || e.Kind != EntryUser {
+		return
+	}
+	for _, cl := range a.userClients(e.Member.UserID) {
+		if cl.key == e.Conn {
+			cl.mu.Lock()
+			cl.userKnown = true
+			cl.mu.Unlock()
+		}
+	}
+	a.notifyWatchers(e.Member.UserID, true)
+	h.toBroker(ctx, Publication{Kind: PubUserOnline, App: e.App, UserID: e.Member.UserID})
 }

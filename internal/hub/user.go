@@ -93,6 +93,10 @@ func (cl *Client) signin(data json.RawMessage) {
 	first, err := cl.hub.state.AddUser(ctx, app.ID, id, cl.key)
 	if err != nil {
 		cl.hub.log.Warn("state add user failed", "app", app.ID, "err", err)
+	} else {
+		cl.mu.Lock()
+		cl.userKnown = true
+		cl.mu.Unlock()
 	}
 	if first {
 		a.notifyWatchers(id, true)

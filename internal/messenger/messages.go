@@ -90,10 +90,7 @@ func (s *Service) sendMessage(ctx context.Context, actor Actor, threadID string,
 					return err
 				}
 			}
-			if _, err := tx.AdvanceRead(ctx, threadID, sender, seq, now); err != nil {
-				return err
-			}
-			unread, err := tx.ParticipantUnread(ctx, threadID)
+			unread, err := tx.RecordSend(ctx, threadID, sender, seq, now)
 			if err != nil {
 				return err
 			}
@@ -291,6 +288,9 @@ func (s *Service) deleteMessage(ctx context.Context, actor Actor, threadID, mess
 		}
 		now := s.now()
 		m.Content, m.DeletedAt, m.Attachments = "", &now, []AttachmentRef{}
+		if err := tx.RecordDelete(ctx, threadID, m.SenderID, m.Seq); err != nil {
+			return false, err
+		}
 		return true, tx.DetachMessageAttachments(ctx, m.ID)
 	})
 }

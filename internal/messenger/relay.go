@@ -76,9 +76,17 @@ func (r *relay) drain(ctx context.Context) (int, error) {
 		cancel()
 		if perr != nil {
 			s.stats.publishErrors.Add(1)
+			// A row is done only when all its entries are; this one is
+			// retried whole (its earlier entries again: at least once).
+			if len(done) > 0 && done[len(done)-1] == e.ID {
+				done = done[:len(done)-1]
+			}
 			break
 		}
-		done = append(done, e.ID)
+		if len(done) == 0 || done[len(done)-1] != e.ID {
+			done = append(done, e.ID)
+		}
+		s.stats.published.Add(1)
 	}
 	if len(done) > 0 {
 		// Use a fresh context: what was published must be marked even
@@ -89,10 +97,15 @@ func (r *relay) drain(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		s.stats.published.Add(int64(len(done)))
 	}
 	if perr != nil {
 		return len(done), perr
 	}
-	return len(entries), nil
+	rows := 0
+	for i, e := range entries {
+		if i == 0 || entries[i-1].ID != e.ID {
+			rows++
+		}
+	}
+	return rows, nil
 }

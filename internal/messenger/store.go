@@ -20,11 +20,13 @@ type Store interface {
 	// data.
 	Read(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 
-	// ClaimOutbox leases up to limit unpublished entries, oldest first, to
-	// owner until now+lease. Entries leased by others and not yet expired
+	// ClaimOutbox leases up to limit unpublished outbox rows, oldest first,
+	// to owner until now+lease, and returns their entries in order. Entries
+	// written by one InsertOutbox call share an ID (one row) and are
+	// completed together. Entries leased by others and not yet expired
 	// are skipped (FOR UPDATE SKIP LOCKED on PostgreSQL).
 	ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutboxEntry, error)
-	// CompleteOutbox removes published entries still leased by owner.
+	// CompleteOutbox removes published rows still leased by owner.
 	CompleteOutbox(ctx context.Context, owner string, ids []int64) error
 
 	// ClaimNotifications leases up to limit pending notifications due by now.
@@ -105,10 +107,15 @@ type Tx interface {
 	// CountUnread counts messages with seq > afterSeq not sent by userID and
 	// not deleted.
 	CountUnread(ctx context.Context, threadID, userID string, afterSeq int64) (int64, error)
-	// ParticipantUnread returns every participant's unread count, by user id.
-	ParticipantUnread(ctx context.Context, threadID string) (map[string]int64, error)
-	// AdvanceRead sets userID's marker to seq if seq is higher; changed
-	// reports whether it moved.
+	// RecordSend accounts for a new message: the sender's marker moves to
+	// seq (sending counts as reading) and their unread count to 0; everyone
+	// else's unread count grows by one. It returns unread counts by user id.
+	RecordSend(ctx context.Context, threadID, senderID string, seq int64, at time.Time) (map[string]int64, error)
+	// RecordDelete accounts for deleting a message: participants other than
+	// its sender whose marker is below seq have one unread message fewer.
+	RecordDelete(ctx context.Context, threadID, senderID string, seq int64) error
+	// AdvanceRead sets userID's marker to seq if seq is higher and
+	// recomputes their unread count; changed reports whether it moved.
 	AdvanceRead(ctx context.Context, threadID, userID string, seq int64, at time.Time) (changed bool, err error)
 
 	// AttachToMessage links pending uploads owned by ownerID (and not bound
@@ -164,7 +171,7 @@ type ChangeRecord struct {
 
 // OutboxEntry is an event to publish after commit.
 type OutboxEntry struct {
-	ID       int64
+	ID       int64 // the outbox row; shared by the entries of one InsertOutbox
 	Channels []string
 	Event    string
 	Data     []byte

@@ -38,6 +38,9 @@ type Hooks struct {
 	Forget func(ctx context.Context, g hub.Gone)
 	// Entries lists the local node's live facts (hub.Hub.Entries).
 	Entries func() []hub.Entry
+	// Arrived announces a sign-in restored after an outage that made the
+	// user newly online (hub.Hub.Arrived).
+	Arrived func(ctx context.Context, e hub.Entry)
 }
 
 // Engine is hub.Broker and hub.State on Redis.
@@ -60,6 +63,8 @@ type Engine struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+	// selfReap runs the restart cleanup once, from SetHooks.
+	selfReap sync.Once
 }
 
 var (
@@ -108,8 +113,6 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	e.up.Store(true)
 	e.lastRunID = e.runID(ctx)
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	// A node restarted under the same id drops what its previous run left.
-	e.reapNode(ctx, opts.NodeID)
 	if err := e.heartbeat(ctx); err != nil {
 		e.rdb.Close()
 		return nil, err
@@ -119,8 +122,13 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// SetHooks wires the hub once it exists.
-func (e *Engine) SetHooks(h Hooks) { e.hooks.Store(&h) }
+// SetHooks wires the hub once it exists. The first call drops what an
+// earlier run under this node id left, now that the departures can be
+// announced through h.Forget.
+func (e *Engine) SetHooks(h Hooks) {
+	e.hooks.Store(&h)
+	e.selfReap.Do(func() { e.reapNode(e.ctx, e.opts.NodeID) })
+}
 
 // Close stops the background work, removes this node's facts (a clean
 // leave), and closes the connection. Idempotent.

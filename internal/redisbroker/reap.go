@@ -89,7 +89,8 @@ func (e *Engine) drop(ctx context.Context, f fact) {
 // reconcile makes Redis hold exactly this node's live facts after an
 // outage: facts of connections that closed meanwhile are dropped (with
 // their departures announced) and live ones that Redis lost are written
-// back silently — their arrivals were announced when they happened.
+// back silently — their arrivals were announced when they happened —
+// except sign-ins made during the outage, which are announced now.
 func (e *Engine) reconcile(ctx context.Context) {
 	entries := e.hooks.Load().Entries
 	if entries == nil {
@@ -125,7 +126,13 @@ func (e *Engine) reconcile(ctx context.Context) {
 		case hub.EntryMember:
 			_, err = e.AddMember(ctx, en.App, en.Channel, en.Member, en.Conn)
 		case hub.EntryUser:
-			_, err = e.AddUser(ctx, en.App, en.Member.UserID, en.Conn)
+			var first bool
+			first, err = e.AddUser(ctx, en.App, en.Member.UserID, en.Conn)
+			if err == nil && first && !en.Announced {
+				if arrived := e.hooks.Load().Arrived; arrived != nil {
+					arrived(ctx, en)
+				}
+			}
 		}
 		if err != nil && err != ErrUnavailable {
 			e.log.Warn("redis: restoring a fact failed", "err", err)

@@ -14,9 +14,8 @@ import (
 )
 
 // Group commit. Write enqueues a request; a committer goroutine takes
-// whatever is queued (up to MaxBatch), runs each request in its own
-// savepoint of one transaction and commits once, then answers every
-// request. One fsync then covers the whole batch. A request whose fn fails
+// whatever is queued (up to MaxBatch), runs the requests in one
+// transaction and commits once, then answers every request. One fsync then covers the whole batch. A request whose fn fails
 // is rolled back to its savepoint and fails alone; one that failed with a
 // database error (a deadlock, say) is retried alone after the batch; if the
 // batch itself cannot commit, every request is retried alone. So fn may run
@@ -52,6 +51,13 @@ func (s *Store) Write(ctx context.Context, fn func(context.Context, messenger.Tx
 	// Wait for the outcome even if ctx ends: the write may commit, and the
 	// caller must not be told otherwise.
 	return <-r.done
+}
+
+// write is Write for the store's own statements: on SQLite every write
+// then goes through the one committer, so none waits in SQLite's busy
+// handler.
+func (s *Store) write(ctx context.Context, fn func(context.Context, *tx) error) error {
+	return s.Write(ctx, func(ctx context.Context, t messenger.Tx) error { return fn(ctx, t.(*tx)) })
 }
 
 // Read implements messenger.Store.
@@ -140,37 +146,62 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 }
 
-// tryBatch runs live in one transaction with a savepoint each. It reports
-// false when the transaction could not be committed (nothing is then
-// answered and everything must be retried alone).
+// tryBatch runs live in one transaction. It first runs every request
+// without savepoints (most batches have no failures, and a savepoint costs
+// two statements per request); if any request fails, the transaction is
+// rolled back and the batch is run again with a savepoint per request. It
+// reports false when the transaction could not be committed (nothing is
+// then answered and everything must be retried alone).
 func (s *Store) tryBatch(ctx context.Context, live []*writeReq, results []error, retry []bool) bool {
+	switch ok, clean := s.batchOnce(ctx, live, results, retry, false); {
+	case !ok:
+		return false
+	case clean:
+		return true
+	}
+	clear(results)
+	clear(retry)
+	ok, _ := s.batchOnce(ctx, live, results, retry, true)
+	return ok
+}
+
+// batchOnce runs one attempt. Without savepoints it stops at the first
+// failing request, rolls back and reports clean=false.
+func (s *Store) batchOnce(ctx context.Context, live []*writeReq, results []error, retry []bool, savepoints bool) (ok, clean bool) {
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return false
+		return false, false
 	}
 	t := &tx{s: s, db: s.db, tx: sqlTx}
 	for i, r := range live {
+		if !savepoints {
+			if err := r.fn(ctx, t); err != nil {
+				sqlTx.Rollback()
+				return true, false
+			}
+			continue
+		}
 		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 			sqlTx.Rollback()
-			return false
+			return false, false
 		}
 		if err := r.fn(ctx, t); err != nil {
 			if _, rerr := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); rerr != nil {
 				sqlTx.Rollback()
-				return false
+				return false, false
 			}
 			results[i], retry[i] = err, isDBError(err)
 		}
 		if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
 			sqlTx.Rollback()
-			return false
+			return false, false
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
 		s.log.Warn("group commit failed; retrying requests one by one", "requests", len(live), "err", err)
-		return false
+		return false, false
 	}
-	return true
+	return true, true
 }
 
 // runAlone runs one request in its own transaction.

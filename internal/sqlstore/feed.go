@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/messenger"
@@ -84,20 +83,26 @@ func (t *tx) ListChanges(ctx context.Context, userID string, after messenger.Cha
 	return out, rows.Err()
 }
 
+// outboxEvent is one element of an outbox row's events column.
+type outboxEvent struct {
+	Channels []string        `json:"channels"`
+	Event    string          `json:"event"`
+	Data     json.RawMessage `json:"data"`
+}
+
 func (t *tx) InsertOutbox(ctx context.Context, entries []messenger.OutboxEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 3*len(entries))
-	for _, e := range entries {
-		ch, err := json.Marshal(e.Channels)
-		if err != nil {
-			return err
-		}
-		args = append(args, string(ch), e.Event, string(e.Data))
+	evs := make([]outboxEvent, len(entries))
+	for i, e := range entries {
+		evs[i] = outboxEvent{Channels: e.Channels, Event: e.Event, Data: e.Data}
 	}
-	q := `INSERT INTO outbox (channels, event, data) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(entries)), ", ")
-	_, err := t.exec(ctx, q, args...)
+	b, err := json.Marshal(evs)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `INSERT INTO outbox (events) VALUES (?)`, string(b))
 	return err
 }
 
@@ -121,83 +126,97 @@ func (t *tx) InsertAudit(ctx context.Context, a messenger.AuditEntry) error {
 
 // ClaimOutbox implements messenger.Store.
 func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]messenger.OutboxEntry, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`UPDATE outbox SET claimed_by = ?, lease_until = ?
-		WHERE id IN (SELECT id FROM outbox WHERE claimed_by = ? OR lease_until < ? ORDER BY id LIMIT ?`+s.d.skipLocked+`)
-		RETURNING id, channels, event, data`), owner, micros(now.Add(lease)), owner, micros(now), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []messenger.OutboxEntry
-	for rows.Next() {
-		var e messenger.OutboxEntry
-		var ch, data string
-		if err := rows.Scan(&e.ID, &ch, &e.Event, &data); err != nil {
-			return nil, err
+	err := s.write(ctx, func(ctx context.Context, t *tx) error {
+		out = nil
+		rows, err := t.query(ctx, `UPDATE outbox SET claimed_by = ?, lease_until = ?
+		WHERE id IN (SELECT id FROM outbox WHERE claimed_by = ? OR lease_until < ? ORDER BY id LIMIT ?`+s.d.skipLocked+`)
+		RETURNING id, events`, owner, micros(now.Add(lease)), owner, micros(now), limit)
+		if err != nil {
+			return err
 		}
-		if err := json.Unmarshal([]byte(ch), &e.Channels); err != nil {
-			return nil, err
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var raw string
+			if err := rows.Scan(&id, &raw); err != nil {
+				return err
+			}
+			var evs []outboxEvent
+			if err := json.Unmarshal([]byte(raw), &evs); err != nil {
+				return err
+			}
+			for _, e := range evs {
+				out = append(out, messenger.OutboxEntry{ID: id, Channels: e.Channels, Event: e.Event, Data: []byte(e.Data)})
+			}
 		}
-		e.Data = []byte(data)
-		out = append(out, e)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, rows.Err()
+		return rows.Err()
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, err
 }
 
 // CompleteOutbox implements messenger.Store.
 func (s *Store) CompleteOutbox(ctx context.Context, owner string, ids []int64) error {
-	for len(ids) > 0 {
-		n := min(len(ids), 500)
-		args := []any{owner}
-		for _, id := range ids[:n] {
-			args = append(args, id)
+	return s.write(ctx, func(ctx context.Context, t *tx) error {
+		for rest := ids; len(rest) > 0; {
+			n := min(len(rest), 500)
+			args := []any{owner}
+			for _, id := range rest[:n] {
+				args = append(args, id)
+			}
+			if _, err := t.exec(ctx, `DELETE FROM outbox WHERE claimed_by = ? AND id IN (`+placeholders(n)+`)`, args...); err != nil {
+				return err
+			}
+			rest = rest[n:]
 		}
-		if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM outbox WHERE claimed_by = ? AND id IN (`+placeholders(n)+`)`), args...); err != nil {
-			return err
-		}
-		ids = ids[n:]
-	}
-	return nil
+		return nil
+	})
 }
 
 // ClaimNotifications implements messenger.Store.
 func (s *Store) ClaimNotifications(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]messenger.Notification, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`UPDATE notifications SET claimed_by = ?, lease_until = ?
+	var out []messenger.Notification
+	err := s.write(ctx, func(ctx context.Context, t *tx) error {
+		out = nil
+		rows, err := t.query(ctx, `UPDATE notifications SET claimed_by = ?, lease_until = ?
 		WHERE id IN (SELECT id FROM notifications WHERE failed = 0 AND due_at <= ? AND lease_until < ?
 		ORDER BY due_at LIMIT ?`+s.d.skipLocked+`)
-		RETURNING id, user_id, thread_id, message_id, seq, due_at, attempts`), owner, micros(now.Add(lease)), micros(now), micros(now), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []messenger.Notification
-	for rows.Next() {
-		var n messenger.Notification
-		var due int64
-		if err := rows.Scan(&n.ID, &n.UserID, &n.ThreadID, &n.MessageID, &n.Seq, &due, &n.Attempts); err != nil {
-			return nil, err
+		RETURNING id, user_id, thread_id, message_id, seq, due_at, attempts`, owner, micros(now.Add(lease)), micros(now), micros(now), limit)
+		if err != nil {
+			return err
 		}
-		n.DueAt = fromMicros(due)
-		out = append(out, n)
-	}
+		defer rows.Close()
+		for rows.Next() {
+			var n messenger.Notification
+			var due int64
+			if err := rows.Scan(&n.ID, &n.UserID, &n.ThreadID, &n.MessageID, &n.Seq, &due, &n.Attempts); err != nil {
+				return err
+			}
+			n.DueAt = fromMicros(due)
+			out = append(out, n)
+		}
+		return rows.Err()
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].DueAt.Before(out[j].DueAt) })
-	return out, rows.Err()
+	return out, err
 }
 
 // CompleteNotification implements messenger.Store.
 func (s *Store) CompleteNotification(ctx context.Context, id, seq int64) error {
-	res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM notifications WHERE id = ? AND seq = ?`), id, seq)
-	if err != nil {
+	return s.write(ctx, func(ctx context.Context, t *tx) error {
+		res, err := t.exec(ctx, `DELETE FROM notifications WHERE id = ? AND seq = ?`, id, seq)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		// A newer message arrived meanwhile: release the lease so it is
+		// looked at again on its (unchanged, already past) due time.
+		_, err = t.exec(ctx, `UPDATE notifications SET claimed_by = '', lease_until = 0 WHERE id = ?`, id)
 		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n > 0 {
-		return err
-	}
-	// A newer message arrived meanwhile: release the lease so it is looked
-	// at again on its (unchanged, already past) due time.
-	_, err = s.db.ExecContext(ctx, s.rebind(`UPDATE notifications SET claimed_by = '', lease_until = 0 WHERE id = ?`), id)
-	return err
+	})
 }
 
 // RetryNotification implements messenger.Store.
@@ -206,21 +225,25 @@ func (s *Store) RetryNotification(ctx context.Context, id int64, attempts int, n
 	if failed {
 		f = 1
 	}
-	_, err := s.db.ExecContext(ctx, s.rebind(`UPDATE notifications SET attempts = ?, due_at = ?, failed = ?, claimed_by = '', lease_until = 0
-		WHERE id = ?`), attempts, micros(next), f, id)
-	return err
+	return s.write(ctx, func(ctx context.Context, t *tx) error {
+		_, err := t.exec(ctx, `UPDATE notifications SET attempts = ?, due_at = ?, failed = ?, claimed_by = '', lease_until = 0
+		WHERE id = ?`, attempts, micros(next), f, id)
+		return err
+	})
 }
 
 // CreateUpload implements messenger.Store.
 func (s *Store) CreateUpload(ctx context.Context, a *messenger.Attachment) error {
 	a.Status = messenger.AttachmentPending
 	a.MessageID = ""
-	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO attachments (id, owner_id, thread_id, message_id, name, content_type, size, sha256, storage_key, status, created_at)
-		VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?)`), a.ID, a.OwnerID, a.ThreadID, a.Name, a.ContentType, a.Size, a.SHA256, a.StorageKey, a.Status, micros(a.CreatedAt))
-	if isUniqueViolation(err) {
-		return messenger.Errorf(messenger.ECONFLICT, "attachment id exists")
-	}
-	return err
+	return s.write(ctx, func(ctx context.Context, t *tx) error {
+		_, err := t.exec(ctx, `INSERT INTO attachments (id, owner_id, thread_id, message_id, name, content_type, size, sha256, storage_key, status, created_at)
+		VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.OwnerID, a.ThreadID, a.Name, a.ContentType, a.Size, a.SHA256, a.StorageKey, a.Status, micros(a.CreatedAt))
+		if isUniqueViolation(err) {
+			return messenger.Errorf(messenger.ECONFLICT, "attachment id exists")
+		}
+		return err
+	})
 }
 
 const attachmentCols = `id, owner_id, thread_id, message_id, name, content_type, size, sha256, storage_key, status, created_at`
@@ -265,8 +288,10 @@ func (s *Store) ListExpiredUploads(ctx context.Context, before time.Time, limit 
 
 // DeleteAttachment implements messenger.Store.
 func (s *Store) DeleteAttachment(ctx context.Context, id string) error {
-	_, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM attachments WHERE id = ?`), id)
-	return err
+	return s.write(ctx, func(ctx context.Context, t *tx) error {
+		_, err := t.exec(ctx, `DELETE FROM attachments WHERE id = ?`, id)
+		return err
+	})
 }
 
 // PendingUploadBytes implements messenger.Store.

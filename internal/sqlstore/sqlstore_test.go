@@ -14,14 +14,14 @@ import (
 )
 
 func TestSQLite(t *testing.T) {
-	storetest.Run(t, sqliteFactory)
+	storetest.Run(t, func(t *testing.T) func() messenger.Store { return sqliteFactory(t) })
 }
 
 func TestPostgres(t *testing.T) {
-	storetest.Run(t, postgresFactory)
+	storetest.Run(t, func(t *testing.T) func() messenger.Store { return postgresFactory(t) })
 }
 
-func sqliteFactory(t *testing.T) func() messenger.Store {
+func sqliteFactory(t testing.TB) func() messenger.Store {
 	path := filepath.Join(t.TempDir(), "parley.db")
 	return func() messenger.Store {
 		t.Helper()
@@ -36,7 +36,7 @@ func sqliteFactory(t *testing.T) func() messenger.Store {
 
 // postgresURL is the test server; PARLEY_TEST_POSTGRES overrides it, and
 // "off" skips the PostgreSQL runs.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("PARLEY_TEST_POSTGRES")
 	switch u {
@@ -49,7 +49,7 @@ func postgresURL(t *testing.T) string {
 }
 
 // postgresFactory gives each test its own schema, dropped afterwards.
-func postgresFactory(t *testing.T) func() messenger.Store {
+func postgresFactory(t testing.TB) func() messenger.Store {
 	t.Helper()
 	base := postgresURL(t)
 	admin, err := sql.Open("pgx", base)

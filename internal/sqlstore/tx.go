@@ -320,10 +320,13 @@ func (t *tx) CountUnread(ctx context.Context, threadID, userID string, afterSeq 
 	return n, err
 }
 
-func (t *tx) ParticipantUnread(ctx context.Context, threadID string) (map[string]int64, error) {
-	rows, err := t.query(ctx, `SELECT p.user_id, (SELECT count(*) FROM messages m WHERE m.thread_id = p.thread_id
-		AND m.seq > p.read_seq AND m.sender_id <> p.user_id AND m.deleted_at IS NULL)
-		FROM participants p WHERE p.thread_id = ?`, threadID)
+func (t *tx) RecordSend(ctx context.Context, threadID, senderID string, seq int64, at time.Time) (map[string]int64, error) {
+	rows, err := t.query(ctx, `UPDATE participants SET
+		unread = CASE WHEN user_id = ? THEN 0 ELSE unread + 1 END,
+		read_seq = CASE WHEN user_id = ? AND read_seq < ? THEN ? ELSE read_seq END,
+		read_at = CASE WHEN user_id = ? AND read_seq < ? THEN ? ELSE read_at END
+		WHERE thread_id = ? RETURNING user_id, unread`,
+		senderID, senderID, seq, seq, senderID, seq, micros(at), threadID)
 	if err != nil {
 		return nil, err
 	}
@@ -340,9 +343,17 @@ func (t *tx) ParticipantUnread(ctx context.Context, threadID string) (map[string
 	return out, rows.Err()
 }
 
+func (t *tx) RecordDelete(ctx context.Context, threadID, senderID string, seq int64) error {
+	_, err := t.exec(ctx, `UPDATE participants SET unread = unread - 1
+		WHERE thread_id = ? AND user_id <> ? AND read_seq < ? AND unread > 0`, threadID, senderID, seq)
+	return err
+}
+
 func (t *tx) AdvanceRead(ctx context.Context, threadID, userID string, seq int64, at time.Time) (bool, error) {
-	res, err := t.exec(ctx, `UPDATE participants SET read_seq = ?, read_at = ? WHERE thread_id = ? AND user_id = ? AND read_seq < ?`,
-		seq, micros(at), threadID, userID, seq)
+	res, err := t.exec(ctx, `UPDATE participants SET read_seq = ?, read_at = ?,
+		unread = (SELECT count(*) FROM messages m WHERE m.thread_id = ? AND m.seq > ? AND m.sender_id <> ? AND m.deleted_at IS NULL)
+		WHERE thread_id = ? AND user_id = ? AND read_seq < ?`,
+		seq, micros(at), threadID, seq, userID, threadID, userID, seq)
 	if err != nil {
 		return false, err
 	}

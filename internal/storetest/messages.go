@@ -158,14 +158,14 @@ func testGaplessSeq(t *testing.T, f Factory) {
 		t.Fatal(err)
 	}
 	var all []*messenger.Message
-	after := int64(0)
-	for {
-		p := must[*messenger.MessagePage](t)(a.ListMessages(ctx, patient, th.ID, messenger.MessageQuery{After: after, Limit: 100}))
-		all = append(all, p.Messages...)
+	before := int64(0)
+	for { // newest first, page by page backwards
+		p := must[*messenger.MessagePage](t)(a.ListMessages(ctx, patient, th.ID, messenger.MessageQuery{Before: before, Limit: 100}))
+		all = append(p.Messages, all...)
 		if !p.HasMore {
 			break
 		}
-		after = p.Messages[len(p.Messages)-1].Seq
+		before = p.Messages[0].Seq
 	}
 	if len(all) != writers*each {
 		t.Fatalf("stored %d messages, want %d", len(all), writers*each)

@@ -2,7 +2,6 @@ package browser
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,15 +9,16 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // TestPatientAndProviderChat is the whole story of issue 8, step by step,
@@ -28,8 +28,9 @@ import (
 func TestPatientAndProviderChat(t *testing.T) {
 	step := func(name string, f func()) {
 		t.Helper()
-		t.Logf("step: %s", name)
+		start := time.Now()
 		f()
+		t.Logf("step %q: %v", name, time.Since(start).Round(time.Millisecond))
 	}
 	srv := startServer(t)
 	browser := newBrowser(t)
@@ -44,9 +45,9 @@ func TestPatientAndProviderChat(t *testing.T) {
 	prov := newPage(t, browser, "provider", 375, 740)
 
 	step("sign in as demo users", func() {
-		signIn(pat, srv, patient, threadID)
+		signIn(pat, srv.url(""), patient, threadID)
 		pat.shot("01-signed-in")
-		signIn(prov, srv, provider, threadID)
+		signIn(prov, srv.url(""), provider, threadID)
 		prov.shot("01-signed-in")
 	})
 
@@ -74,13 +75,17 @@ func TestPatientAndProviderChat(t *testing.T) {
 	})
 
 	step("typing indicator appears and expires", func() {
-		prov.do("typing", chromedp.SendKeys(chromedp.CSS("#compose-input"), "Let me check your res"))
+		draft := "Let me check your res"
+		prov.do("typing", chromedp.SendKeys(chromedp.CSS("#compose-input"), draft))
 		pat.waitJS("typing line", fmt.Sprintf(`document.querySelector('#typing').dataset.active === 'true' && document.querySelector('#typing').textContent.includes(%q)`, provider.Name))
 		pat.shot("04-typing-shown")
 		// No more keystrokes: the receiver expires the indicator by itself.
 		pat.waitJS("typing line gone", `document.querySelector('#typing').dataset.active === 'false' && document.querySelector('#typing').textContent === ''`)
 		pat.shot("05-typing-gone")
-		prov.do("clear composer", chromedp.SetValue(chromedp.CSS("#compose-input"), ""))
+		// Erase the draft as a person would, key by key: the composer
+		// ends empty (and the client sends typing-stop on the way).
+		prov.do("erase draft", chromedp.SendKeys(chromedp.CSS("#compose-input"), strings.Repeat(kb.Backspace, len(draft))))
+		prov.waitJS("composer empty", `document.querySelector('#compose-input').value === ''`)
 	})
 
 	step("read tick appears after the other side views", func() {
@@ -120,33 +125,10 @@ func TestPatientAndProviderChat(t *testing.T) {
 		pat.waitJS("provider offline", `document.querySelector('#thread-presence').dataset.online === 'false' && /last seen|offline/.test(document.querySelector('#thread-presence').textContent)`)
 		pat.shot("08-provider-offline")
 		prov = newPage(t, browser, "provider2", 375, 740)
-		signIn(prov, srv, provider, threadID)
+		signIn(prov, srv.url(""), provider, threadID)
 		openThread(prov, threadID)
 		pat.waitJS("provider online again", `document.querySelector('#thread-presence').dataset.online === 'true'`)
 		pat.shot("09-provider-back")
-	})
-
-	step("an attachment round-trips", func() {
-		file, sum := writePNG(t)
-		pat.do("pick file", chromedp.SetUploadFiles(chromedp.CSS("#compose-file"), []string{file}))
-		pat.waitJS("upload done", `!!document.querySelector('#uploads li[data-done="true"]')`)
-		pat.shot("10-upload-ready")
-		pat.do("send attachment", chromedp.Click(chromedp.CSS("#compose-send")))
-		thumbLoaded := `[...document.querySelectorAll('#messages .attachment img.thumb')].some((i) => i.complete && i.naturalWidth > 0)`
-		pat.waitJS("own thumbnail", thumbLoaded)
-		prov.waitJS("thumbnail at the provider", thumbLoaded)
-		got := evalJS[string](prov, `(async () => {
-			const box = [...document.querySelectorAll('#messages .msg.theirs .attachment')].pop();
-			const url = await window.parleyApp.api.attachmentURL(box.dataset.attachmentId);
-			const buf = await (await fetch(url)).arrayBuffer();
-			const d = await crypto.subtle.digest('SHA-256', buf);
-			return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
-		})()`)
-		if got != sum {
-			t.Fatalf("downloaded attachment sha256 %s, uploaded %s", got, sum)
-		}
-		pat.shot("11-attachment-sent")
-		prov.shot("11-attachment-received")
 	})
 
 	step("server restart: banner, then catch-up", func() {
@@ -154,8 +136,8 @@ func TestPatientAndProviderChat(t *testing.T) {
 		lost := `!document.querySelector('#banner').hidden && /lost|Offline|polling/.test(document.querySelector('#banner').textContent)`
 		pat.waitJS("banner at the patient", lost)
 		prov.waitJS("banner at the provider", lost)
-		pat.shot("12-server-down")
-		prov.shot("12-server-down")
+		pat.shot("10-server-down")
+		prov.shot("10-server-down")
 		srv.restart()
 		// Sent while the browsers are still reconnecting: they learn of
 		// these from the sync endpoint or the socket, and must show each
@@ -172,30 +154,42 @@ func TestPatientAndProviderChat(t *testing.T) {
 		pat.waitJS("banner gone at the patient", banner)
 		assertOnce(prov, append(append([]string{}, texts...), missed...))
 		assertOnce(pat, missed)
-		pat.shot("13-caught-up")
-		prov.shot("13-caught-up")
+		pat.shot("11-caught-up")
+		prov.shot("11-caught-up")
 	})
 
 	step("WebSockets blocked: the page long-polls and still gets messages", func() {
+		proxy := startWSBlockingProxy(t, srv)
 		blocked := newPage(t, browser, "blocked", 375, 740)
-		blocked.do("block WebSockets", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
-				return err
-			}
-			_, err := cdp.Call(ctx, tg, network.SetBlockedURLs, network.SetBlockedURLsParams{
-				URLPatterns: []*network.BlockPattern{{URLPattern: "ws://*:*/*", Block: true}, {URLPattern: "wss://*:*/*", Block: true}},
-			})
-			return err
-		}))
-		signIn(blocked, srv, provider, threadID)
+		signIn(blocked, proxy, provider, threadID)
 		openThread(blocked, threadID)
 		blocked.waitJS("polling banner", `document.querySelector('#banner').dataset.state === 'polling' && !document.querySelector('#banner').hidden`)
 		text := "sent to a polling client " + stamp
 		send(pat, text)
 		blocked.waitJS("message by long-poll", tailIs([]string{text}))
 		assertOnce(blocked, []string{text})
-		blocked.shot("14-long-polling")
+		blocked.shot("12-long-polling")
 		blocked.close()
+	})
+
+	step("an attachment round-trips", func() {
+		file, sum := writePNG(t)
+		pat.do("pick file", chromedp.SetUploadFiles(chromedp.CSS("#compose-file"), []string{file}))
+		pat.waitJS("upload done", `!!document.querySelector('#uploads li[data-done="true"]')`)
+		pat.shot("13-upload-ready")
+		pat.do("send attachment", chromedp.Click(chromedp.CSS("#compose-send")))
+		thumbLoaded := `[...document.querySelectorAll('#messages .attachment img.thumb')].some((i) => i.complete && i.naturalWidth > 0)`
+		pat.waitJS("own thumbnail", thumbLoaded)
+		prov.waitJS("thumbnail at the provider", thumbLoaded)
+		// The provider downloads the original with their own token, as the
+		// Download button does.
+		id := evalJS[string](prov, `[...document.querySelectorAll('#messages .msg.theirs .attachment')].pop().dataset.attachmentId`)
+		got := srv.download("/api/v1/attachments/"+url.PathEscape(id), provider.Token)
+		if got != sum {
+			t.Fatalf("downloaded attachment sha256 %s, uploaded %s", got, sum)
+		}
+		pat.shot("14-attachment-sent")
+		prov.shot("14-attachment-received")
 	})
 
 	step("no CSP violations", func() {
@@ -230,10 +224,13 @@ func pickPair(t *testing.T, srv *server, users []demoUser) (patient, provider de
 	return
 }
 
-func signIn(p *page, srv *server, u demoUser, threadID string) {
+// signIn opens the app at base (the server, or a proxy in front of it) and
+// picks u on the demo sign-in page.
+func signIn(p *page, base string, u demoUser, threadID string) {
 	p.t.Helper()
-	p.do("open the app", chromedp.Navigate(srv.url("/")))
+	p.do("open the app", chromedp.Navigate(base+"/"))
 	p.waitJS("demo sign-in list", fmt.Sprintf(`!!document.querySelector('.signin-user[data-user-id=%q]')`, u.ID))
+	p.shot("00-sign-in")
 	p.do("sign in as "+u.Name, chromedp.Click(chromedp.CSS(fmt.Sprintf(`.signin-user[data-user-id=%q]`, u.ID))))
 	p.waitJS("inbox with the thread", fmt.Sprintf(`!!document.querySelector('#thread-list [data-thread-id=%q]')`, threadID))
 	p.waitJS("who am I", fmt.Sprintf(`document.querySelector('#whoami').textContent.includes(%q)`, u.Name))

@@ -148,7 +148,7 @@ func (p *page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 
 func (p *page) fail(what string, err error) {
 	p.t.Helper()
-	p.shot("FAILED-" + strings.ReplaceAll(what, " ", "-"))
+	p.shot("FAILED-" + fileSafe(what))
 	p.t.Fatalf("%s: %s: %v\nconsole:\n%s", p.name, what, err, p.consoleText())
 }
 
@@ -157,13 +157,17 @@ func (p *page) fail(what string, err error) {
 // yet" until the deadline.
 func (p *page) waitJS(what, expr string) {
 	p.t.Helper()
-	deadline := time.Now().Add(stepTimeout)
+	start := time.Now()
+	deadline := start.Add(stepTimeout)
 	var last error
 	for {
 		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
 		cancel()
 		if err == nil && ok {
+			if d := time.Since(start); d > time.Second {
+				p.t.Logf("%s: %s took %v", p.name, what, d.Round(time.Millisecond))
+			}
 			return
 		}
 		last = err
@@ -216,4 +220,21 @@ func (p *page) cspViolations() []string {
 		}
 	}
 	return out
+}
+
+// fileSafe turns a step description into a short file name part.
+func fileSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+		if b.Len() >= 60 {
+			break
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -50,6 +51,11 @@ func run(m *testing.M) int {
 				return 1
 			}
 		}
+	}
+	// Screenshots of an earlier run would pass for this run's.
+	if err := os.RemoveAll(filepath.Join(root, "test", "browser", "artifacts")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	dir, err := os.MkdirTemp("", "parley-browser-")
 	if err != nil {
@@ -254,6 +260,33 @@ func (s *server) call(method, path, token string, body, out any) {
 			s.t.Fatalf("%s %s: decoding %s: %v", method, path, data, err)
 		}
 	}
+}
+
+// download GETs path with a bearer token and returns the sha256 of the
+// body in hex. It fails the test on a non-200 status.
+func (s *server) download(path, token string) string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url(path), nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		s.t.Fatalf("GET %s: status %d, body %s", path, res.StatusCode, body)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, res.Body); err != nil {
+		s.t.Fatalf("GET %s: %v", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 type demoUser struct {

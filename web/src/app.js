@@ -2,7 +2,7 @@
 // + sync), and asks the views to render. One instance per page.
 import { Timeline, ReadMarkers, sortThreads, readTarget, newClientId } from './store.js';
 import { TypingSender, TypingTracker } from './typing.js';
-import { bannerFor, shouldPoll, retryDelay } from './connection.js';
+import { bannerFor, pollAfter, shouldKick, retryDelay } from './connection.js';
 import { normalizeMessage, normalizeChange, listOf } from './sync.js';
 import { createPusher, channels, events } from './realtime.js';
 import { ThreadView } from './threadview.js';
@@ -40,7 +40,13 @@ export class App {
     this.current = null;
     /** @type {string|null} */
     this.cursor = null;
-    this.link = { state: 'initialized', everConnected: false, polling: false, catchingUp: false };
+    /** @type {import('./connection.js').LinkState} */
+    this.link = { state: 'initialized', everConnected: false, polling: false, reachable: null, catchingUp: false };
+    /** @type {ReturnType<typeof setTimeout>|null} */
+    this.pollTimer = null;
+    this.lastKick = 0;
+    /** @type {Promise<unknown>} serializes sync requests, so the cursor only moves forward */
+    this.syncLock = Promise.resolve();
     /** @type {any} */
     this.pusher = null;
     this.typingSender = new TypingSender();
@@ -322,7 +328,14 @@ export class App {
    * pages to the end without applying anything.
    * @param {number} wait @param {AbortSignal} [signal]
    */
-  async syncOnce(wait, signal) {
+  syncOnce(wait, signal) {
+    const run = this.syncLock.then(() => this.syncOnceLocked(wait, signal));
+    this.syncLock = run.catch(() => {});
+    return run;
+  }
+
+  /** @param {number} wait @param {AbortSignal} [signal] */
+  async syncOnceLocked(wait, signal) {
     if (this.cursor === null) {
       let cursor = '';
       for (let i = 0; i < 1000; i++) {
@@ -366,30 +379,70 @@ export class App {
     }
   }
 
+  /**
+   * Starts long-polling in ms (0 = now) unless polling already runs or is
+   * already scheduled.
+   * @param {number} ms
+   */
+  schedulePolling(ms) {
+    if (this.link.polling || this.pollTimer) return;
+    if (ms <= 0) return this.startPolling();
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      if (this.link.state !== 'connected') this.startPolling();
+    }, ms);
+  }
+
   startPolling() {
     if (this.link.polling) return;
     this.link.polling = true;
+    this.link.reachable = null;
     this.renderBanner();
     const abort = (this.pollAbort = new AbortController());
+    const { signal } = abort;
     (async () => {
       let attempt = 0;
-      while (!abort.signal.aborted) {
+      while (!signal.aborted) {
         try {
-          await this.syncOnce(POLL_WAIT_S, abort.signal);
+          // Until the server has answered, ask without waiting: a quick
+          // answer is what tells that it is back.
+          await this.syncOnce(this.link.reachable === true ? POLL_WAIT_S : 0, signal);
           attempt = 0;
+          if (!signal.aborted) this.setReachable(true);
         } catch (e) {
-          if (abort.signal.aborted) break;
-          await new Promise((r) => setTimeout(r, retryDelay(attempt++)));
+          if (signal.aborted) break;
+          this.setReachable(false);
+          await sleep(retryDelay(attempt++), signal);
         }
       }
     })();
   }
 
   stopPolling() {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
     if (!this.link.polling) return;
     this.link.polling = false;
+    this.link.reachable = null;
     this.pollAbort?.abort();
     this.pollAbort = null;
+  }
+
+  /**
+   * Records whether the last poll reached the server; when it just came
+   * back, the socket is retried now rather than on pusher-js's schedule.
+   * @param {boolean} ok
+   */
+  setReachable(ok) {
+    const was = this.link.reachable;
+    this.link.reachable = ok;
+    if (ok && this.pusher && shouldKick({ state: this.link.state, wasReachable: was, now: Date.now(), lastKick: this.lastKick })) {
+      this.lastKick = Date.now();
+      console.info('parley: server reachable, reconnecting the socket now');
+      this.pusher.disconnect();
+      this.pusher.connect();
+    }
+    if (was !== ok) this.renderBanner();
   }
 
   renderBanner() {
@@ -398,7 +451,7 @@ export class App {
     el.hidden = !b.visible;
     el.className = `banner banner-${b.tone}`;
     el.textContent = b.text;
-    el.dataset.state = this.link.polling ? 'polling' : this.link.state;
+    el.dataset.state = this.link.state !== 'connected' && this.link.polling && this.link.reachable ? 'polling' : this.link.state;
   }
 
   // ---- realtime ----
@@ -406,19 +459,27 @@ export class App {
   /** @param {any} cfg */
   connect(cfg) {
     const pusher = (this.pusher = createPusher(cfg, this.base, this.currentToken));
-    pusher.connection.bind('state_change', (/** @type {{current:string}} */ s) => {
+    pusher.connection.bind('state_change', (/** @type {{previous:string, current:string}} */ s) => {
       const wasConnected = this.link.everConnected;
       const wasPolling = this.link.polling;
+      // States only, never payloads: useful in a support session.
+      console.info(`parley: connection ${s.previous} → ${s.current}`);
       this.link.state = s.current;
       if (s.current === 'connected') {
         this.link.everConnected = true;
         this.stopPolling();
         if (wasConnected || wasPolling) this.catchUp();
-      } else if (shouldPoll(s.current)) {
-        this.startPolling();
+      } else {
+        const ms = pollAfter(s.current, this.link.everConnected);
+        if (ms !== null) this.schedulePolling(ms);
       }
       this.renderBanner();
     });
+    // pusher-js starts connecting in its constructor, before the handler
+    // above was bound: schedule the fallback for the state it is in now.
+    this.link.state = pusher.connection.state;
+    const ms = pollAfter(this.link.state, false);
+    if (ms !== null) this.schedulePolling(ms);
     const inbox = pusher.subscribe(channels.user(this.me.id));
     inbox.bind(events.inboxMessage, (/** @type {any} */ e) => this.onInbox(e));
     inbox.bind(events.inboxUpdate, (/** @type {any} */ e) => this.onInbox(e));
@@ -609,4 +670,20 @@ export class App {
       console.warn('parley: mark read failed', e);
     }
   }
+}
+
+/**
+ * Resolves after ms, or at once when signal aborts.
+ * @param {number} ms @param {AbortSignal} signal
+ */
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve(undefined);
+    }
+  });
 }

@@ -19,6 +19,11 @@ export function createPusher(cfg, base, currentToken) {
   const port = Number(cfg.wsPort || origin.port || (tls ? 443 : 80));
   const auth = () => ({ Authorization: `Bearer ${currentToken()}` });
   const api = base.replace(/\/$/, '');
+  // localStorage['parley.debug'] = '1' turns on pusher-js's own log (frames
+  // and connection strategy) for a support session.
+  try {
+    if (window.localStorage.getItem('parley.debug')) Pusher.logToConsole = true;
+  } catch { /* storage disabled */ }
   return new Pusher(cfg.appKey, {
     // pusher-js 8 requires a cluster; wsHost overrides the host it implies.
     cluster: 'parley',
@@ -28,9 +33,11 @@ export function createPusher(cfg, base, currentToken) {
     forceTLS: tls,
     // Parley speaks the WebSocket protocol only; the HTTP fallbacks of
     // pusher-js would load scripts from Pusher's CDN. Long-polling the sync
-    // endpoint is this client's fallback instead.
-    enabledTransports: ['ws', 'wss'],
-    disableStats: true,
+    // endpoint is this client's fallback instead. 'ws' follows forceTLS;
+    // 'wss' would be pusher-js's "try TLS on the same port" fallback for a
+    // plain-HTTP page, which only adds a doomed handshake per retry.
+    enabledTransports: ['ws'],
+    enableStats: false,
     channelAuthorization: {
       endpoint: `${api}/api/pusher/auth`,
       transport: 'ajax',

@@ -45,6 +45,13 @@ export class ThreadView {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
     }, { root: this.list, rootMargin: '200px 0px 0px 0px' });
     this.readObserver = new IntersectionObserver((entries) => this.onVisibility(entries), { root: this.list, threshold: 0.5 });
+    // When the list gets shorter (the uploads row or an error line
+    // appears, the phone keyboard opens), a reader at the bottom stays there.
+    this.atBottom = true;
+    this.list.addEventListener('scroll', () => { this.atBottom = this.isAtBottom(); }, { passive: true });
+    new ResizeObserver(() => {
+      if (this.atBottom) this.list.scrollTop = this.list.scrollHeight;
+    }).observe(this.list);
     document.addEventListener('visibilitychange', () => this.flushRead());
     this.wireComposer();
     $('back').addEventListener('click', () => this.close());
@@ -160,7 +167,7 @@ export class ThreadView {
     const id = this.threadId;
     if (!id) return;
     const tl = this.app.timelineOf(id);
-    const atBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 60;
+    const atBottom = this.isAtBottom();
     const msgs = tl.list();
     /** @type {HTMLElement[]} */
     const els = [this.sentinel];
@@ -194,12 +201,17 @@ export class ThreadView {
     } else if (firstBefore instanceof HTMLElement && firstBefore.isConnected) {
       this.list.scrollTop = firstBefore.offsetTop - offsetBefore;
     }
+    this.atBottom = this.isAtBottom();
     this.sentinel.dataset.more = String(tl.hasMoreBefore);
     // Re-observing delivers a fresh entry, so a sentinel that is still on
     // screen after a page of history loads asks for the next page.
     this.olderObserver.unobserve(this.sentinel);
     if (tl.hasMoreBefore) this.olderObserver.observe(this.sentinel);
     this.renderTicks();
+  }
+
+  isAtBottom() {
+    return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 60;
   }
 
   async loadOlder() {
@@ -251,7 +263,14 @@ export class ThreadView {
     if (m.pending) classes.push('is-pending');
     if (m.failed) classes.push('is-failed');
     if (m.deleted) classes.push('is-deleted');
-    const li = h('li', { class: classes.join(' '), 'data-seq': m.seq ? String(m.seq) : undefined, 'data-client-id': m.clientId });
+    // tabindex=-1: a tap on one's own message focuses it, which reveals
+    // its Edit/Delete on touch screens (see styles.css).
+    const li = h('li', {
+      class: classes.join(' '),
+      'data-seq': m.seq ? String(m.seq) : undefined,
+      'data-client-id': m.clientId,
+      tabindex: mine ? '-1' : undefined,
+    });
     const bubble = h('div', { class: 'bubble' });
     if (!mine) bubble.append(h('span', { class: 'sender', text: this.app.nameOf(m.senderId) }));
     if (m.deleted) {
@@ -388,7 +407,7 @@ export class ThreadView {
       entry.id = meta.id;
       entry.progress = 1;
     } catch (e) {
-      entry.error = /** @type {Error} */ (e).message;
+      entry.error = `Upload failed: ${/** @type {Error} */ (e).message}`;
     }
     this.renderUploads();
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bannerFor, shouldPoll, retryDelay } from '../src/connection.js';
+import { bannerFor, pollAfter, shouldKick, retryDelay, FIRST_CONNECT_GRACE_MS, KICK_MIN_INTERVAL_MS } from '../src/connection.js';
 
 test('no banner while connected', () => {
   assert.equal(bannerFor({ state: 'connected', everConnected: true, polling: false }).visible, false);
@@ -8,17 +8,27 @@ test('no banner while connected', () => {
 
 test('first connect says connecting, a lost link says reconnecting', () => {
   assert.match(bannerFor({ state: 'connecting', everConnected: false, polling: false }).text, /^Connecting/);
-  const lost = bannerFor({ state: 'connecting', everConnected: true, polling: false });
-  assert.equal(lost.visible, true);
-  assert.equal(lost.tone, 'error');
-  assert.match(lost.text, /Connection lost/);
+  for (const reachable of [null, false]) {
+    const lost = bannerFor({ state: 'connecting', everConnected: true, polling: true, reachable });
+    assert.equal(lost.visible, true);
+    assert.equal(lost.tone, 'error');
+    assert.match(lost.text, /Connection lost/);
+  }
 });
 
-test('polling says so, whatever the socket state', () => {
-  for (const state of ['unavailable', 'failed', 'connecting']) {
-    const b = bannerFor({ state, everConnected: true, polling: true });
-    assert.match(b.text, /polling/);
-    assert.equal(b.tone, 'warn');
+test('a server that never answered is offline', () => {
+  const b = bannerFor({ state: 'unavailable', everConnected: false, polling: true, reachable: false });
+  assert.equal(b.tone, 'error');
+  assert.match(b.text, /Offline/);
+});
+
+test('polling a reachable server says so, whatever the socket state', () => {
+  for (const state of ['unavailable', 'failed', 'connecting', 'disconnected']) {
+    for (const everConnected of [false, true]) {
+      const b = bannerFor({ state, everConnected, polling: true, reachable: true });
+      assert.match(b.text, /polling/);
+      assert.equal(b.tone, 'warn');
+    }
   }
 });
 
@@ -26,8 +36,25 @@ test('catching up after a reconnect is shown', () => {
   assert.match(bannerFor({ state: 'connected', everConnected: true, polling: false, catchingUp: true }).text, /catching up/);
 });
 
-test('shouldPoll only when the socket is unavailable or failed', () => {
-  assert.deepEqual(['initialized', 'connecting', 'connected', 'unavailable', 'failed', 'disconnected'].filter(shouldPoll), ['unavailable', 'failed']);
+test('pollAfter: at once when the socket is lost, after a grace period on first connect, never while connected', () => {
+  assert.equal(pollAfter('connected', true), null);
+  assert.equal(pollAfter('connected', false), null);
+  assert.equal(pollAfter('connecting', true), 0);
+  assert.equal(pollAfter('disconnected', true), 0);
+  assert.equal(pollAfter('connecting', false), FIRST_CONNECT_GRACE_MS);
+  assert.equal(pollAfter('initialized', false), FIRST_CONNECT_GRACE_MS);
+  assert.equal(pollAfter('unavailable', false), 0);
+  assert.equal(pollAfter('failed', false), 0);
+});
+
+test('shouldKick: when the server comes back and the socket is down, throttled', () => {
+  const base = { state: 'connecting', wasReachable: false, now: 100000, lastKick: 0 };
+  assert.equal(shouldKick(base), true);
+  assert.equal(shouldKick({ ...base, wasReachable: null }), true);
+  assert.equal(shouldKick({ ...base, wasReachable: true }), false, 'already reachable: no new information');
+  assert.equal(shouldKick({ ...base, state: 'connected' }), false);
+  assert.equal(shouldKick({ ...base, lastKick: base.now - KICK_MIN_INTERVAL_MS + 1 }), false);
+  assert.equal(shouldKick({ ...base, lastKick: base.now - KICK_MIN_INTERVAL_MS }), true);
 });
 
 test('retryDelay backs off to 30 s', () => {

@@ -22,6 +22,9 @@ CREATE TABLE participants (
     user_id   TEXT NOT NULL REFERENCES users (id),
     read_seq  BIGINT NOT NULL DEFAULT 0,
     read_at   BIGINT NOT NULL DEFAULT 0,
+    -- messages by others after read_seq, not deleted; kept by the writes
+    -- that change it so that a send does not count the backlog
+    unread    BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (thread_id, user_id)
 );
 CREATE INDEX participants_user ON participants (user_id, thread_id);
@@ -72,12 +75,11 @@ CREATE TABLE changes (
 );
 CREATE INDEX changes_thread ON changes (thread_id, tx_order, id);
 
--- The transactional outbox: rows are deleted once published.
+-- The transactional outbox: one row per write, holding a JSON array of
+-- events ({channels, event, data}); rows are deleted once published.
 CREATE TABLE outbox (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    channels    TEXT NOT NULL,
-    event       TEXT NOT NULL,
-    data        TEXT NOT NULL,
+    events      TEXT NOT NULL,
     claimed_by  TEXT NOT NULL DEFAULT '',
     lease_until BIGINT NOT NULL DEFAULT 0
 );
