@@ -36,6 +36,7 @@ func (m *Main) openAttachments(ctx context.Context, mux *http.ServeMux, svc *mes
 		Store:          store,
 		Processor:      proc,
 		PresignedLinks: cfg.S3PresignedLinks,
+		Quota:          messenger.UploadQuota{MaxFiles: cfg.PendingFiles, MaxBytes: cfg.PendingBytes},
 		Logger:         m.Log,
 	})
 	if err != nil {

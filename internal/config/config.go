@@ -110,6 +110,8 @@ type Blob struct {
 	Key              string        `yaml:"key"` // base64 AES-256 key for local encryption; generated when empty
 	MaxUploadBytes   int64         `yaml:"max_upload_bytes"`
 	PendingTTL       time.Duration `yaml:"pending_ttl"`
+	PendingFiles     int           `yaml:"pending_quota_files"` // per user; negative: unlimited
+	PendingBytes     int64         `yaml:"pending_quota_bytes"` // per user; negative: unlimited
 	S3Endpoint       string        `yaml:"s3_endpoint"`
 	S3Bucket         string        `yaml:"s3_bucket"`
 	S3Region         string        `yaml:"s3_region"`
@@ -147,6 +149,8 @@ func Default() Config {
 		Blob: Blob{
 			MaxUploadBytes: 25 << 20,
 			PendingTTL:     24 * time.Hour,
+			PendingFiles:   20,
+			PendingBytes:   100 << 20,
 			S3Region:       "us-east-1",
 		},
 	}

@@ -53,6 +53,8 @@ func options(c *Config) []option {
 		{"notify-delay", "PARLEY_NOTIFY_DELAY", "how long a message stays unread by an offline user before a notification", &c.Messenger.NotifyDelay},
 		{"blob-key", "PARLEY_BLOB_KEY", "base64 AES-256 key encrypting attachments on local disk (generated when empty)", &c.Blob.Key},
 		{"max-upload-bytes", "PARLEY_MAX_UPLOAD_BYTES", "largest attachment", &c.Blob.MaxUploadBytes},
+		{"pending-quota-files", "PARLEY_PENDING_QUOTA_FILES", "uploads a user may hold not yet attached (negative: unlimited)", &c.Blob.PendingFiles},
+		{"pending-quota-bytes", "PARLEY_PENDING_QUOTA_BYTES", "bytes a user may hold in uploads not yet attached (negative: unlimited)", &c.Blob.PendingBytes},
 		{"pending-upload-ttl", "PARLEY_PENDING_UPLOAD_TTL", "uploads never attached are deleted after this", &c.Blob.PendingTTL},
 		{"s3-endpoint", "PARLEY_S3_ENDPOINT", "S3-compatible endpoint host:port (empty: local disk)", &c.Blob.S3Endpoint},
 		{"s3-bucket", "PARLEY_S3_BUCKET", "S3 bucket", &c.Blob.S3Bucket},
