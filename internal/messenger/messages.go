@@ -65,6 +65,7 @@ func (s *Service) sendMessage(ctx context.Context, actor Actor, threadID string,
 		return existing, true, nil
 	}
 
+	ctx = WithWriteKey(ctx, threadID)
 	var (
 		msg        *Message
 		recipients []string
@@ -223,7 +224,7 @@ func (s *Service) changeMessage(ctx context.Context, actor Actor, threadID, mess
 		out   *Message
 		users []string
 	)
-	err := s.store.Write(ctx, func(ctx context.Context, tx Tx) error {
+	err := s.store.Write(WithWriteKey(ctx, threadID), func(ctx context.Context, tx Tx) error {
 		out, users = nil, nil
 		if _, err := tx.GetReceipt(ctx, threadID, actor.UserID); err != nil {
 			return notFoundAsThread(err)
@@ -309,7 +310,7 @@ func (s *Service) markRead(ctx context.Context, actor Actor, threadID string, se
 		out   *Receipt
 		users []string
 	)
-	err := s.store.Write(ctx, func(ctx context.Context, tx Tx) error {
+	err := s.store.Write(WithWriteKey(ctx, threadID), func(ctx context.Context, tx Tx) error {
 		out, users = nil, nil
 		r, err := tx.GetReceipt(ctx, threadID, actor.UserID)
 		if err != nil {

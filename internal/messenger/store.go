@@ -142,6 +142,22 @@ type Tx interface {
 	InsertAudit(ctx context.Context, a AuditEntry) error
 }
 
+type writeKeyCtx struct{}
+
+// WithWriteKey marks ctx with the rows a Write is about (a thread id).
+func WithWriteKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, writeKeyCtx{}, key)
+}
+
+// WriteKey returns the key set by WithWriteKey, or "". A Store that commits
+// several batches in parallel sends writes with one key to one committer,
+// so its own batches never wait on (or deadlock with) each other for a
+// thread's row lock.
+func WriteKey(ctx context.Context) string {
+	k, _ := ctx.Value(writeKeyCtx{}).(string)
+	return k
+}
+
 // ThreadCursor is a position in a thread list.
 type ThreadCursor struct {
 	LastActivity time.Time

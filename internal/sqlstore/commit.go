@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"hash/fnv"
 	"strings"
 	"time"
 
@@ -41,8 +42,14 @@ func (s *Store) Write(ctx context.Context, fn func(context.Context, messenger.Tx
 		s.mu.RUnlock()
 		return errClosed
 	}
+	q := s.reqs[0]
+	if len(s.reqs) > 1 {
+		h := fnv.New32a()
+		h.Write([]byte(messenger.WriteKey(ctx)))
+		q = s.reqs[h.Sum32()%uint32(len(s.reqs))]
+	}
 	select {
-	case s.reqs <- r:
+	case q <- r:
 	case <-ctx.Done():
 		s.mu.RUnlock()
 		return ctx.Err()
@@ -65,18 +72,18 @@ func (s *Store) Read(ctx context.Context, fn func(context.Context, messenger.Tx)
 	return fn(ctx, &tx{s: s, db: s.rdb})
 }
 
-func (s *Store) committer() {
+func (s *Store) committer(reqs chan *writeReq) {
 	defer s.wg.Done()
 	batch := make([]*writeReq, 0, s.opts.MaxBatch)
 	for {
 		var first *writeReq
 		select {
-		case first = <-s.reqs:
+		case first = <-reqs:
 		case <-s.stop:
 			// Close forbids new requests before stop; finish queued ones.
 			for {
 				select {
-				case r := <-s.reqs:
+				case r := <-reqs:
 					s.runBatch([]*writeReq{r})
 				default:
 					return
@@ -84,13 +91,13 @@ func (s *Store) committer() {
 			}
 		}
 		batch = append(batch[:0], first)
-		s.fill(&batch)
+		s.fill(reqs, &batch)
 		s.runBatch(batch)
 	}
 }
 
 // fill adds queued requests to batch, waiting up to Linger for more.
-func (s *Store) fill(batch *[]*writeReq) {
+func (s *Store) fill(reqs chan *writeReq, batch *[]*writeReq) {
 	var linger <-chan time.Time
 	if s.opts.Linger > 0 {
 		t := time.NewTimer(s.opts.Linger)
@@ -99,7 +106,7 @@ func (s *Store) fill(batch *[]*writeReq) {
 	}
 	for len(*batch) < s.opts.MaxBatch {
 		select {
-		case r := <-s.reqs:
+		case r := <-reqs:
 			*batch = append(*batch, r)
 			continue
 		default:
@@ -108,7 +115,7 @@ func (s *Store) fill(batch *[]*writeReq) {
 			return
 		}
 		select {
-		case r := <-s.reqs:
+		case r := <-reqs:
 			*batch = append(*batch, r)
 		case <-linger:
 			return

@@ -56,7 +56,7 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 
-	reqs   chan *writeReq
+	reqs   []chan *writeReq // one per committer; Write picks by messenger.WriteKey
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	closed sync.Once
@@ -194,10 +194,12 @@ func newStore(d dialect, db, rdb *sql.DB, opts Options) *Store {
 		opts.Logger = slog.Default()
 	}
 	s := &Store{d: d, db: db, rdb: rdb, opts: opts, log: opts.Logger.With("component", "sqlstore", "dialect", d.name),
-		reqs: make(chan *writeReq, 4*opts.MaxBatch), stop: make(chan struct{})}
+		stop: make(chan struct{})}
 	for range opts.Committers {
+		q := make(chan *writeReq, 4*opts.MaxBatch)
+		s.reqs = append(s.reqs, q)
 		s.wg.Add(1)
-		go s.committer()
+		go s.committer(q)
 	}
 	return s
 }
