@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleyhq/parley/docs"
 	"github.com/parleyhq/parley/internal/auth"
+	"github.com/parleyhq/parley/internal/httpx"
 	"github.com/parleyhq/parley/internal/messenger"
 )
 
@@ -112,7 +113,7 @@ type API struct {
 	cfg    Config
 	svc    Messenger
 	log    *slog.Logger
-	mux    *http.ServeMux
+	edge   *httpx.Edge
 	typing *typing
 	sends  *rateLimiter
 
@@ -142,11 +143,15 @@ func New(cfg Config) (*API, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	a := &API{cfg: cfg, svc: cfg.Messenger, log: cfg.Logger.With("component", "api"), mux: http.NewServeMux()}
+	a := &API{cfg: cfg, svc: cfg.Messenger, log: cfg.Logger.With("component", "api")}
+	mux := http.NewServeMux()
+	a.edge = httpx.New(mux, cfg.Verifier, a.log)
 	a.base, a.cancel = context.WithCancel(context.Background())
 	a.typing = newTyping(cfg.Publisher, cfg.TypingTTL, a.log)
 	a.sends = newRateLimiter(cfg.SendRate, cfg.SendBurst)
-	a.routes()
+	for _, rt := range a.routeTable() {
+		mux.Handle(rt.Pattern, rt.handler)
+	}
 	return a, nil
 }
 
@@ -160,21 +165,14 @@ func (a *API) Close() error {
 	return nil
 }
 
-// routes registers every endpoint. The OpenAPI test walks Routes and
-// checks each one is documented.
-func (a *API) routes() {
-	for _, rt := range a.routeTable() {
-		a.mux.Handle(rt.Pattern, rt.handler)
-	}
-}
-
 // route is one registered endpoint.
 type route struct {
 	Pattern string // "METHOD /path/{param}"
 	handler http.Handler
 }
 
-// Routes lists the registered patterns.
+// Routes lists the registered patterns. The OpenAPI test walks them and
+// checks each one is documented.
 func (a *API) Routes() []string {
 	var out []string
 	for _, rt := range a.routeTable() {
@@ -186,19 +184,19 @@ func (a *API) Routes() []string {
 func (a *API) routeTable() []route {
 	return []route{
 		{"GET /api/v1/openapi.yaml", http.HandlerFunc(serveOpenAPI)},
-		{"GET /api/v1/me", a.authed(a.me)},
-		{"POST /api/v1/threads", a.authed(a.createThread)},
-		{"GET /api/v1/threads", a.authed(a.listThreads)},
-		{"GET /api/v1/threads/{id}", a.authed(a.getThread)},
-		{"POST /api/v1/threads/{id}/messages", a.authed(a.sendMessage)},
-		{"GET /api/v1/threads/{id}/messages", a.authed(a.listMessages)},
-		{"PATCH /api/v1/threads/{id}/messages/{mid}", a.authed(a.editMessage)},
-		{"DELETE /api/v1/threads/{id}/messages/{mid}", a.authed(a.deleteMessage)},
-		{"POST /api/v1/threads/{id}/read", a.authed(a.markRead)},
-		{"POST /api/v1/threads/{id}/typing", a.authed(a.setTyping)},
-		{"GET /api/v1/sync", a.authed(a.sync)},
-		{"POST /api/pusher/auth", a.authed(a.channelAuth)},
-		{"POST /api/pusher/user-auth", a.authed(a.userAuth)},
+		{"GET /api/v1/me", a.edge.Authed(a.me)},
+		{"POST /api/v1/threads", a.edge.Authed(a.createThread)},
+		{"GET /api/v1/threads", a.edge.Authed(a.listThreads)},
+		{"GET /api/v1/threads/{id}", a.edge.Authed(a.getThread)},
+		{"POST /api/v1/threads/{id}/messages", a.edge.Authed(a.sendMessage)},
+		{"GET /api/v1/threads/{id}/messages", a.edge.Authed(a.listMessages)},
+		{"PATCH /api/v1/threads/{id}/messages/{mid}", a.edge.Authed(a.editMessage)},
+		{"DELETE /api/v1/threads/{id}/messages/{mid}", a.edge.Authed(a.deleteMessage)},
+		{"POST /api/v1/threads/{id}/read", a.edge.Authed(a.markRead)},
+		{"POST /api/v1/threads/{id}/typing", a.edge.Authed(a.setTyping)},
+		{"GET /api/v1/sync", a.edge.Authed(a.sync)},
+		{"POST /api/pusher/auth", a.edge.Authed(a.channelAuth)},
+		{"POST /api/pusher/user-auth", a.edge.Authed(a.userAuth)},
 	}
 }
 
@@ -208,31 +206,6 @@ func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(docs.OpenAPI)
 }
 
-// ServeHTTP adds a request id, the access log and panic recovery, and
-// turns the mux's own 404/405 answers into JSON errors.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	id := requestIDFrom(r)
-	r = r.WithContext(withRequestID(r.Context(), id))
-	w.Header().Set("X-Request-Id", id)
-	rec := &statusWriter{ResponseWriter: w}
-	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			// The panic value may hold request data: log its type only.
-			a.log.LogAttrs(r.Context(), slog.LevelError, "panic in handler",
-				slog.String("request_id", id), slog.String("route", r.Pattern), slog.String("panic_type", typeName(p)))
-			if rec.status == 0 {
-				a.writeError(rec, r, errorf(messenger.EINTERNAL, "Internal error."))
-			}
-		}
-		a.logAccess(r, rec, start)
-	}()
-	if _, pattern := a.mux.Handler(r); pattern == "" {
-		a.notRouted(rec, r)
-		return
-	}
-	a.mux.ServeHTTP(rec, r)
-}
+// ServeHTTP serves the endpoints through the shared edge: request id,
+// access log, panic recovery and JSON 404/405.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.edge.ServeHTTP(w, r) }

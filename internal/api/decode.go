@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/parleyhq/parley/internal/httpx"
+	"github.com/parleyhq/parley/internal/messenger"
 )
 
 // decodeJSON reads exactly one JSON object from r's body into dst, bounded
@@ -22,7 +25,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any, al
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return errorf(codeUnsupportedMedia, "Content-Type must be application/json")
+			return httpx.NewError(httpx.CodeUnsupportedMedia, "Content-Type must be application/json")
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
@@ -31,7 +34,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any, al
 		if errors.As(err, &mbe) {
 			return tooLarge(limit)
 		}
-		return errorf(codeBadRequest, "could not read request body")
+		return httpx.NewError(messenger.EINVALID, "could not read request body")
 	}
 	if len(bytes.TrimSpace(body)) == 0 && allowEmpty {
 		return nil
@@ -39,7 +42,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any, al
 	// encoding/json would quietly turn invalid UTF-8 into U+FFFD and store
 	// text the client never sent; JSON must be UTF-8 (RFC 8259 §8.1).
 	if !utf8.Valid(body) {
-		return errorf(codeBadRequest, "request body is not valid UTF-8")
+		return httpx.NewError(messenger.EINVALID, "request body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -47,13 +50,13 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any, al
 		return jsonError(err, limit)
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		return errorf(codeBadRequest, "request body must hold a single JSON object; found data after it")
+		return httpx.NewError(messenger.EINVALID, "request body must hold a single JSON object; found data after it")
 	}
 	return nil
 }
 
 func tooLarge(limit int64) error {
-	return errorf(codeTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit))
+	return httpx.NewError(messenger.ETOOLARGE, fmt.Sprintf("request body is larger than %d bytes", limit))
 }
 
 // jsonError turns a decoding error into a message a client can act on.
@@ -67,22 +70,22 @@ func jsonError(err error, limit int64) error {
 	case errors.As(err, &mbe):
 		return tooLarge(limit)
 	case errors.Is(err, io.EOF):
-		return errorf(codeBadRequest, "request body is empty; a JSON object is required")
+		return httpx.NewError(messenger.EINVALID, "request body is empty; a JSON object is required")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return errorf(codeBadRequest, "request body is truncated JSON")
+		return httpx.NewError(messenger.EINVALID, "request body is truncated JSON")
 	case errors.As(err, &syn):
-		return errorf(codeBadRequest, fmt.Sprintf("request body is malformed JSON at byte %d", syn.Offset))
+		return httpx.NewError(messenger.EINVALID, fmt.Sprintf("request body is malformed JSON at byte %d", syn.Offset))
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return errorf(codeBadRequest, fmt.Sprintf("request body must be a JSON object, not %s", typ.Value))
+			return httpx.NewError(messenger.EINVALID, fmt.Sprintf("request body must be a JSON object, not %s", typ.Value))
 		}
-		return errorf(codeBadRequest, fmt.Sprintf("field %q must be %s, not %s", typ.Field, jsonTypeName(typ.Type.Kind().String()), typ.Value))
+		return httpx.NewError(messenger.EINVALID, fmt.Sprintf("field %q must be %s, not %s", typ.Field, jsonTypeName(typ.Type.Kind().String()), typ.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		// encoding/json has no typed error for this; the field name is
 		// the client's own input, quoted by the decoder.
-		return errorf(codeBadRequest, "unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return httpx.NewError(messenger.EINVALID, "unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field "))
 	default:
-		return errorf(codeBadRequest, "request body is not valid JSON")
+		return httpx.NewError(messenger.EINVALID, "request body is not valid JSON")
 	}
 }
 
@@ -107,7 +110,7 @@ func jsonTypeName(kind string) string {
 func query(r *http.Request) (url.Values, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, errorf(codeBadRequest, "malformed query string")
+		return nil, httpx.NewError(messenger.EINVALID, "malformed query string")
 	}
 	return q, nil
 }
@@ -132,7 +135,7 @@ func queryInt(r *http.Request, name string, def int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, errorf(codeBadRequest, fmt.Sprintf("query parameter %s must be an integer", name))
+		return 0, httpx.NewError(messenger.EINVALID, fmt.Sprintf("query parameter %s must be an integer", name))
 	}
 	return n, nil
 }

@@ -5,9 +5,10 @@
 // document carries a bearer JWT verified by package auth.
 //
 // Errors are JSON {"error":{"code","message"}} with the status taken from
-// one table (errors.go). Bodies are bounded, strictly decoded and never
-// logged; the access log carries the route pattern, status, duration,
-// request id and user id only.
+// the one table in package httpx, which also gives the request id, the
+// access log (route pattern, status, duration, request id and user id
+// only), panic recovery and bearer authentication. Bodies are bounded,
+// strictly decoded and never logged.
 //
 // Concurrency: an *API is an http.Handler safe for concurrent use. Close
 // ends pending long-polls, stops typing timers (sending their typing-stop)

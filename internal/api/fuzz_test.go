@@ -8,10 +8,12 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"testing"
+
+	"github.com/parleyhq/parley/internal/httpx"
 )
 
 // FuzzSendDecode feeds arbitrary bodies to the send endpoint's decoder:
-// it never panics, every failure is a 4xx *Error, and whatever it accepts
+// it never panics, every failure is a 4xx *httpx.Error, and whatever it accepts
 // survives a round trip unchanged (so nothing was silently altered).
 func FuzzSendDecode(f *testing.F) {
 	for _, s := range []string{
@@ -29,11 +31,11 @@ func FuzzSendDecode(f *testing.F) {
 		var req sendRequest
 		err := decodeJSON(w, r, 1024, &req, false)
 		if err != nil {
-			var e *Error
+			var e *httpx.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("error %v is not an *Error", err)
+				t.Fatalf("error %v is not an *httpx.Error", err)
 			}
-			if s := statusByCode[e.Code]; s < 400 || s >= 500 {
+			if s, _ := httpx.Status(e.Code); s < 400 || s >= 500 {
 				t.Fatalf("code %q maps to %d", e.Code, s)
 			}
 			return

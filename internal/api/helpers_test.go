@@ -184,7 +184,11 @@ func (r response) decode(t testing.TB, v any) {
 // errCode returns the code of a JSON error body, failing if it is not one.
 func (r response) errCode(t testing.TB) string {
 	t.Helper()
-	var b errorBody
+	// {"error":{"code","message"}}, spelled out here so a change to the
+	// wire shape fails the tests (encoding/json matches keys by name).
+	var b struct {
+		Error struct{ Code, Message string }
+	}
 	if err := json.Unmarshal(r.Body, &b); err != nil || b.Error.Code == "" || b.Error.Message == "" {
 		t.Fatalf("status %d: body is not a JSON error: %q", r.Status, r.Body)
 	}

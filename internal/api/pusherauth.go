@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/parleyhq/parley/internal/httpx"
 	"github.com/parleyhq/parley/internal/messenger"
 	"github.com/parleyhq/parley/internal/pusher"
 )
@@ -28,14 +29,29 @@ type authRequest struct {
 	ChannelName string `json:"channel_name"`
 }
 
-// readAuthRequest accepts pusher-js's default form body and JSON.
+// readAuthRequest reads the body of both authorization endpoints and
+// checks its socket_id.
 func (a *API) readAuthRequest(w http.ResponseWriter, r *http.Request) (authRequest, error) {
+	req, err := a.decodeAuthRequest(w, r)
+	if err != nil {
+		return req, err
+	}
+	// GHSA-7v7m-pcw5-h3cg: a socket_id with ':' could make the signed
+	// string stand for another channel; only \d+\.\d+ is signed.
+	if !pusher.ValidSocketID(req.SocketID) {
+		return req, httpx.NewError(messenger.EINVALID, "socket_id must look like 1234.5678")
+	}
+	return req, nil
+}
+
+// decodeAuthRequest accepts pusher-js's default form body and JSON.
+func (a *API) decodeAuthRequest(w http.ResponseWriter, r *http.Request) (authRequest, error) {
 	var req authRequest
 	mt := ""
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		var err error
 		if mt, _, err = mime.ParseMediaType(ct); err != nil {
-			return req, errorf(codeUnsupportedMedia, "Content-Type must be application/x-www-form-urlencoded or application/json")
+			return req, httpx.NewError(httpx.CodeUnsupportedMedia, "Content-Type must be application/x-www-form-urlencoded or application/json")
 		}
 	}
 	switch mt {
@@ -49,19 +65,19 @@ func (a *API) readAuthRequest(w http.ResponseWriter, r *http.Request) (authReque
 			if errors.As(err, &mbe) {
 				return req, tooLarge(a.cfg.MaxBodyBytes)
 			}
-			return req, errorf(codeBadRequest, "could not read request body")
+			return req, httpx.NewError(messenger.EINVALID, "could not read request body")
 		}
 		// pusher.ParseQuery, not url.ParseQuery: the latter refuses a raw
 		// ';', which is legal in channel names. Extra parameters a client
 		// adds with pusher-js's params option are ignored.
 		q, err := pusher.ParseQuery(string(body))
 		if err != nil {
-			return req, errorf(codeBadRequest, "malformed form body")
+			return req, httpx.NewError(messenger.EINVALID, "malformed form body")
 		}
 		req.SocketID, req.ChannelName = q["socket_id"], q["channel_name"]
 		return req, nil
 	default:
-		return req, errorf(codeUnsupportedMedia, "Content-Type must be application/x-www-form-urlencoded or application/json")
+		return req, httpx.NewError(httpx.CodeUnsupportedMedia, "Content-Type must be application/x-www-form-urlencoded or application/json")
 	}
 }
 
@@ -80,27 +96,21 @@ type userInfo struct {
 func (a *API) channelAuth(w http.ResponseWriter, r *http.Request, actor messenger.Actor) {
 	req, err := a.readAuthRequest(w, r)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	// GHSA-7v7m-pcw5-h3cg: a socket_id with ':' could make the signed
-	// string stand for another channel; only \d+\.\d+ is signed.
-	if !pusher.ValidSocketID(req.SocketID) {
-		a.writeError(w, r, errorf(codeBadRequest, "socket_id must look like 1234.5678"))
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	// '#' names are the server's own (#server-to-user-*); nobody
 	// subscribes to them, so they are malformed here rather than refused.
 	if strings.HasPrefix(req.ChannelName, "#") {
-		a.writeError(w, r, errorf(codeBadRequest, "invalid channel_name: "+pusher.ErrChannelReserved.Error()))
+		a.edge.WriteError(w, r, httpx.NewError(messenger.EINVALID, "invalid channel_name: "+pusher.ErrChannelReserved.Error()))
 		return
 	}
 	if err := pusher.ValidateChannelName(req.ChannelName, a.cfg.MaxChannelNameLength); err != nil {
-		a.writeError(w, r, errorf(codeBadRequest, "invalid channel_name: "+err.Error()))
+		a.edge.WriteError(w, r, httpx.NewError(messenger.EINVALID, "invalid channel_name: "+err.Error()))
 		return
 	}
 	if err := a.svc.Touch(r.Context(), actor); err != nil {
-		a.writeError(w, r, err)
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	ch := req.ChannelName
@@ -109,7 +119,7 @@ func (a *API) channelAuth(w http.ResponseWriter, r *http.Request, actor messenge
 	switch {
 	case strings.HasPrefix(ch, prefixEncryptedThread):
 		if a.cfg.EncryptionMasterKey == nil {
-			a.writeError(w, r, errorf(codeForbidden, "encrypted channels are not enabled on this server"))
+			a.edge.WriteError(w, r, httpx.NewError(messenger.EFORBIDDEN, "encrypted channels are not enabled on this server"))
 			return
 		}
 		allowed, err = a.svc.IsParticipant(r.Context(), actor.UserID, strings.TrimPrefix(ch, prefixEncryptedThread))
@@ -124,20 +134,21 @@ func (a *API) channelAuth(w http.ResponseWriter, r *http.Request, actor messenge
 	case strings.HasPrefix(ch, prefixPresenceUser):
 		allowed, err = a.canWatch(r.Context(), actor, strings.TrimPrefix(ch, prefixPresenceUser))
 		if allowed {
+			// Marshal of strings only cannot fail.
 			b, _ := json.Marshal(presenceData{UserID: actor.UserID, UserInfo: userInfo{Name: actor.Name, Role: string(actor.Role)}})
 			resp["channel_data"] = string(b)
 		}
 	}
 	if err != nil {
-		a.writeError(w, r, err)
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	if !allowed {
-		a.writeError(w, r, errorf(codeForbidden, "not allowed to subscribe to this channel"))
+		a.edge.WriteError(w, r, httpx.NewError(messenger.EFORBIDDEN, "not allowed to subscribe to this channel"))
 		return
 	}
 	resp["auth"] = pusher.ChannelAuth(a.cfg.AppKey, a.cfg.AppSecret, req.SocketID, ch, resp["channel_data"])
-	writeJSON(w, http.StatusOK, resp)
+	a.edge.WriteJSON(w, r, http.StatusOK, resp)
 }
 
 // canWatch: a user's presence channel is open to them and to everyone who
@@ -165,20 +176,16 @@ type signinData struct {
 func (a *API) userAuth(w http.ResponseWriter, r *http.Request, actor messenger.Actor) {
 	req, err := a.readAuthRequest(w, r)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	if !pusher.ValidSocketID(req.SocketID) {
-		a.writeError(w, r, errorf(codeBadRequest, "socket_id must look like 1234.5678"))
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	if err := a.svc.Touch(r.Context(), actor); err != nil {
-		a.writeError(w, r, err)
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	partners, err := a.svc.Partners(r.Context(), actor.UserID)
 	if err != nil {
-		a.writeError(w, r, err)
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	if len(partners) > a.cfg.MaxWatchlist {
@@ -187,9 +194,10 @@ func (a *API) userAuth(w http.ResponseWriter, r *http.Request, actor messenger.A
 	if partners == nil {
 		partners = []string{}
 	}
+	// Marshal of strings only cannot fail.
 	b, _ := json.Marshal(signinData{ID: actor.UserID, UserInfo: userInfo{Name: actor.Name, Role: string(actor.Role)}, Watchlist: partners})
 	userData := string(b)
-	writeJSON(w, http.StatusOK, map[string]string{
+	a.edge.WriteJSON(w, r, http.StatusOK, map[string]string{
 		"auth":      pusher.UserAuth(a.cfg.AppKey, a.cfg.AppSecret, req.SocketID, userData),
 		"user_data": userData,
 	})

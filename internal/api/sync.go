@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/parleyhq/parley/internal/httpx"
 	"github.com/parleyhq/parley/internal/messenger"
 )
 
@@ -15,16 +16,16 @@ import (
 func (a *API) sync(w http.ResponseWriter, r *http.Request, actor messenger.Actor) {
 	wait, err := queryInt(r, "wait", 0)
 	if err != nil {
-		a.writeError(w, r, err)
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	if wait < 0 {
-		a.writeError(w, r, errorf(codeBadRequest, "query parameter wait must be between 0 and 30 seconds"))
+		a.edge.WriteError(w, r, httpx.NewError(messenger.EINVALID, "query parameter wait must be between 0 and 30 seconds"))
 		return
 	}
 	limit, err := queryInt(r, "limit", 0)
 	if err != nil {
-		a.writeError(w, r, err)
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	// Larger waits are clamped, not refused: a client asking for 60 s is
@@ -35,16 +36,16 @@ func (a *API) sync(w http.ResponseWriter, r *http.Request, actor messenger.Actor
 	}
 	since, err := queryString(r, "since")
 	if err != nil {
-		a.writeError(w, r, err)
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	page, err := a.svc.Sync(r.Context(), actor, since, clampInt(limit))
 	if err != nil {
-		a.writeError(w, r, err)
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	if len(page.Changes) > 0 || page.HasMore || d == 0 {
-		writeJSON(w, http.StatusOK, page)
+		a.edge.WriteJSON(w, r, http.StatusOK, page)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), d)
@@ -56,29 +57,29 @@ func (a *API) sync(w http.ResponseWriter, r *http.Request, actor messenger.Actor
 			if ctx.Err() != nil {
 				break // waited long enough: answer with no changes
 			}
-			a.writeError(w, r, err)
+			a.edge.WriteError(w, r, err)
 			return
 		}
 		next, err := a.svc.Sync(r.Context(), actor, page.Cursor, clampInt(limit))
 		if err != nil {
-			a.writeError(w, r, err)
+			a.edge.WriteError(w, r, err)
 			return
 		}
 		page = next
 	}
-	writeJSON(w, http.StatusOK, page)
+	a.edge.WriteJSON(w, r, http.StatusOK, page)
 }
 
 // me answers GET /api/v1/me with the caller as the messenger knows them.
 func (a *API) me(w http.ResponseWriter, r *http.Request, actor messenger.Actor) {
 	if err := a.svc.Touch(r.Context(), actor); err != nil {
-		a.writeError(w, r, err)
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	u, err := a.svc.GetUser(r.Context(), actor.UserID)
 	if err != nil {
-		a.writeError(w, r, err)
+		a.edge.WriteError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u)
+	a.edge.WriteJSON(w, r, http.StatusOK, u)
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleyhq/parley/internal/httpx"
 	"github.com/parleyhq/parley/internal/messenger"
 )
 
@@ -32,17 +33,17 @@ type typingRequest struct {
 func (a *API) setTyping(w http.ResponseWriter, r *http.Request, actor messenger.Actor) {
 	var req typingRequest
 	if err := decodeJSON(w, r, a.cfg.MaxBodyBytes, &req, true); err != nil {
-		a.writeError(w, r, err)
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	threadID := r.PathValue("id")
 	ok, err := a.svc.IsParticipant(r.Context(), actor.UserID, threadID)
 	if err != nil {
-		a.writeError(w, r, err)
+		a.edge.WriteError(w, r, err)
 		return
 	}
 	if !ok {
-		a.writeError(w, r, errorf(codeNotFound, "thread not found"))
+		a.edge.WriteError(w, r, httpx.NewError(messenger.ENOTFOUND, "thread not found"))
 		return
 	}
 	if req.Typing == nil || *req.Typing {

@@ -2,16 +2,15 @@ package attachapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/auth"
 	"github.com/parleyhq/parley/internal/blob"
+	"github.com/parleyhq/parley/internal/httpx"
 	"github.com/parleyhq/parley/internal/messenger"
 	"github.com/parleyhq/parley/internal/upload"
 )
@@ -69,7 +68,7 @@ type Handler struct {
 	store blob.Store
 	proc  *upload.Processor
 	log   *slog.Logger
-	mux   *http.ServeMux
+	edge  *httpx.Edge
 }
 
 // New returns the handler. Mount it on both "/api/v1/attachments" and
@@ -112,11 +111,12 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Logger = slog.Default()
 	}
 	h := &Handler{cfg: cfg, svc: cfg.Messenger, store: cfg.Store, proc: cfg.Processor,
-		log: cfg.Logger.With("component", "attachapi"), mux: http.NewServeMux()}
-	h.mux.Handle("POST /api/v1/attachments", h.authed(h.upload))
-	h.mux.Handle("GET /api/v1/attachments/{id}", h.authed(h.download))
-	h.mux.Handle("HEAD /api/v1/attachments/{id}", h.authed(h.download))
-	h.mux.Handle("/", http.HandlerFunc(h.notRouted)) // JSON 404/405 instead of the mux's text
+		log: cfg.Logger.With("component", "attachapi")}
+	mux := http.NewServeMux()
+	h.edge = httpx.New(mux, cfg.Verifier, h.log)
+	mux.Handle("POST /api/v1/attachments", h.edge.Authed(h.upload))
+	mux.Handle("GET /api/v1/attachments/{id}", h.edge.Authed(h.download))
+	mux.Handle("HEAD /api/v1/attachments/{id}", h.edge.Authed(h.download))
 	return h, nil
 }
 
@@ -124,110 +124,7 @@ func New(cfg Config) (*Handler, error) {
 // They are more specific than the messenger API's "/api/", so they win.
 var Patterns = []string{"/api/v1/attachments", "/api/v1/attachments/"}
 
-// ServeHTTP routes a request and logs one access line (no names, no
-// contents, no query string).
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
-	h.mux.ServeHTTP(sw, r) // sets r.Pattern and the path values
-	pattern := r.Pattern
-	if pattern == "/" {
-		pattern = "unrouted"
-	}
-	h.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
-		slog.String("method", r.Method), slog.String("route", pattern),
-		slog.Int("status", sw.statusOr200()), slog.Int64("bytes", sw.bytes),
-		slog.Duration("duration", time.Since(start)), slog.String("user_id", sw.userID))
-}
-
-func (h *Handler) notRouted(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/api/v1/attachments" {
-		w.Header().Set("Allow", "POST")
-		h.writeError(w, r, apiError(codeMethodNotAllowed, "use POST to upload"))
-		return
-	}
-	if id, ok := strings.CutPrefix(r.URL.Path, "/api/v1/attachments/"); ok && id != "" && !strings.Contains(id, "/") {
-		w.Header().Set("Allow", "GET, HEAD")
-		h.writeError(w, r, apiError(codeMethodNotAllowed, "use GET to download"))
-		return
-	}
-	h.writeError(w, r, apiError(messenger.ENOTFOUND, "no such endpoint"))
-}
-
-type actorHandler func(w http.ResponseWriter, r *http.Request, actor messenger.Actor)
-
-// authed verifies the bearer token; anything wrong with it is a 401.
-func (h *Handler) authed(next actorHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := h.cfg.Verifier.Authenticate(r)
-		if err != nil {
-			h.writeError(w, r, apiError(messenger.EUNAUTHORIZED, authMessage(err)))
-			return
-		}
-		if sw, ok := w.(*statusWriter); ok {
-			sw.userID = id.UserID
-		}
-		next(w, r, messenger.Actor{UserID: id.UserID, Role: messenger.Role(id.Role), Name: id.Name})
-	})
-}
-
-func authMessage(err error) string {
-	switch {
-	case errors.Is(err, auth.ErrNoToken):
-		return "missing bearer token: send Authorization: Bearer <JWT>"
-	case errors.Is(err, auth.ErrMalformed):
-		return "malformed Authorization header: want Bearer <JWT>"
-	case errors.Is(err, auth.ErrExpired):
-		return "token expired"
-	case errors.Is(err, auth.ErrNotYetValid):
-		return "token not valid yet"
-	}
-	return "invalid token"
-}
-
-// statusWriter records the status for the access log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-	userID string
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-func (w *statusWriter) statusOr200() int {
-	if w.status == 0 {
-		return http.StatusOK
-	}
-	return w.status
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":"internal","message":"Internal error."}}`)
-	}
-	hd := w.Header()
-	hd.Set("Content-Type", "application/json; charset=utf-8")
-	hd.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
-}
+// ServeHTTP serves the endpoints through the shared edge: request id,
+// access log (no names, no contents, no query string), panic recovery and
+// JSON 404/405.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.edge.ServeHTTP(w, r) }

@@ -6,12 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/parleyhq/parley/internal/blob"
+	"github.com/parleyhq/parley/internal/httpx"
 	"github.com/parleyhq/parley/internal/messenger"
 	"github.com/parleyhq/parley/internal/upload"
 )
@@ -27,13 +29,20 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, actor messeng
 	ctx := r.Context()
 	a, err := h.svc.AttachmentForDownload(ctx, actor, r.PathValue("id"))
 	if err != nil {
-		h.writeError(w, r, err)
+		h.edge.WriteError(w, r, err)
 		return
 	}
 	s := served{key: a.StorageKey, contentType: a.ContentType, name: a.Name, etag: `"` + a.SHA256 + `"`, size: a.Size}
-	if q := r.URL.Query(); q.Has("thumb") {
+	// Parsed strictly: URL.Query drops a malformed pair, which would turn
+	// a bad ?thumb= into a download of the whole file.
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		h.edge.WriteError(w, r, httpx.NewError(messenger.EINVALID, "malformed query string"))
+		return
+	}
+	if q.Has("thumb") {
 		if s, err = h.thumbnail(r, a, q.Get("thumb")); err != nil {
-			h.writeError(w, r, err)
+			h.edge.WriteError(w, r, err)
 			return
 		}
 	}
@@ -51,7 +60,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, actor messeng
 		if p, ok := h.store.(blob.Presigner); ok {
 			u, err := p.PresignGet(ctx, s.key, h.cfg.PresignTTL, s.name, s.contentType)
 			if err != nil {
-				h.writeError(w, r, err)
+				h.edge.WriteError(w, r, err)
 				return
 			}
 			http.Redirect(w, r, u, http.StatusFound)
@@ -66,7 +75,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, actor messeng
 		err = fmt.Errorf("attachapi: blob %s holds %d bytes, its row says %d", s.key, info.Size, s.size)
 	}
 	if err != nil {
-		h.writeError(w, r, fmt.Errorf("attachapi: attachment %s: %w", a.ID, err))
+		h.edge.WriteError(w, r, fmt.Errorf("attachapi: attachment %s: %w", a.ID, err))
 		return
 	}
 	hd.Set("Content-Type", s.contentType)
@@ -87,9 +96,9 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, actor messeng
 func (h *Handler) thumbnail(r *http.Request, a *messenger.Attachment, v string) (served, error) {
 	slot, err := strconv.Atoi(v)
 	if err != nil || !slices.Contains(h.cfg.ThumbnailSizes, slot) {
-		return served{}, apiError(messenger.EINVALID, fmt.Sprintf("thumb must be one of %v", h.cfg.ThumbnailSizes))
+		return served{}, httpx.NewError(messenger.EINVALID, fmt.Sprintf("thumb must be one of %v", h.cfg.ThumbnailSizes))
 	}
-	none := apiError(messenger.ENOTFOUND, "this attachment has no thumbnail")
+	none := httpx.NewError(messenger.ENOTFOUND, "this attachment has no thumbnail")
 	if !upload.IsImage(a.ContentType) {
 		return served{}, none
 	}

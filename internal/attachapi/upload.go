@@ -35,13 +35,13 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, actor messenger
 	ctx := r.Context()
 	// Refuse an upload over quota before streaming its bytes anywhere.
 	if err := h.svc.CheckUploadQuota(ctx, actor, h.cfg.Quota); err != nil {
-		h.writeError(w, r, err)
+		h.edge.WriteError(w, r, err)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.proc.MaxBytes()+multipartSlack)
 	a, err := h.proc.ProcessRequest(r, "file")
 	if err != nil {
-		h.writeError(w, r, uploadError(err))
+		h.edge.WriteError(w, r, uploadError(err))
 		return
 	}
 	// From here every failure must delete what Process stored; the client
@@ -60,7 +60,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, actor messenger
 		stored = append(stored, manifestKey(a.Key))
 		if err := putManifest(ctx, h.store, a.Key, m); err != nil {
 			cleanup()
-			h.writeError(w, r, err)
+			h.edge.WriteError(w, r, err)
 			return
 		}
 	}
@@ -69,12 +69,12 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, actor messenger
 	row := &messenger.Attachment{Name: a.Name, ContentType: a.ContentType, Size: a.Size, SHA256: a.SHA256, StorageKey: a.Key}
 	if err := h.svc.RegisterUpload(ctx, actor, row, h.cfg.Quota); err != nil {
 		cleanup()
-		h.writeError(w, r, err)
+		h.edge.WriteError(w, r, err)
 		return
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "attachment uploaded", slog.String("attachment_id", row.ID),
 		slog.String("user_id", actor.UserID), slog.String("content_type", row.ContentType), slog.Int64("size", row.Size))
-	writeJSON(w, http.StatusCreated, responseFor(row, m))
+	h.edge.WriteJSON(w, r, http.StatusCreated, responseFor(row, m))
 }
 
 func responseFor(row *messenger.Attachment, m *manifest) attachmentJSON {

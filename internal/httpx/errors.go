@@ -1,4 +1,4 @@
-package api
+package httpx
 
 import (
 	"encoding/json"
@@ -12,15 +12,10 @@ import (
 // Error codes of the HTTP edge itself. Domain errors keep the messenger's
 // codes (not_found, invalid, …) so a client sees one vocabulary.
 const (
-	codeBadRequest       = messenger.EINVALID
-	codeUnauthorized     = messenger.EUNAUTHORIZED
-	codeForbidden        = messenger.EFORBIDDEN
-	codeNotFound         = messenger.ENOTFOUND
-	codeTooLarge         = messenger.ETOOLARGE
-	codeMethodNotAllowed = "method_not_allowed"
-	codeUnsupportedMedia = "unsupported_media_type"
-	codeRateLimited      = "rate_limited"
-	codeUnavailable      = "unavailable"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeUnsupportedMedia = "unsupported_media_type"
+	CodeRateLimited      = "rate_limited"
+	CodeImageTooLarge    = "image_too_large"
 )
 
 // statusByCode is the one table from error code to HTTP status. A code
@@ -32,14 +27,23 @@ var statusByCode = map[string]int{
 	messenger.ENOTFOUND:     http.StatusNotFound,
 	messenger.ECONFLICT:     http.StatusConflict,
 	messenger.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	messenger.EQUOTA:        http.StatusTooManyRequests,
 	messenger.EINTERNAL:     http.StatusInternalServerError,
-	codeMethodNotAllowed:    http.StatusMethodNotAllowed,
-	codeUnsupportedMedia:    http.StatusUnsupportedMediaType,
-	codeRateLimited:         http.StatusTooManyRequests,
-	codeUnavailable:         http.StatusServiceUnavailable,
+	CodeMethodNotAllowed:    http.StatusMethodNotAllowed,
+	CodeUnsupportedMedia:    http.StatusUnsupportedMediaType,
+	CodeRateLimited:         http.StatusTooManyRequests,
+	CodeImageTooLarge:       http.StatusUnprocessableEntity,
 }
 
-// Error is an error raised by the HTTP edge. Message is shown to the client.
+// Status returns the HTTP status of an error code; ok is false for a code
+// the table does not know (WriteError answers those with 500).
+func Status(code string) (status int, ok bool) {
+	status, ok = statusByCode[code]
+	return status, ok
+}
+
+// Error is an error raised by the HTTP edge. Message is shown to the
+// client, so it must not carry PHI.
 type Error struct {
 	Code    string
 	Message string
@@ -47,7 +51,8 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-func errorf(code, msg string) *Error { return &Error{Code: code, Message: msg} }
+// NewError returns an *Error; msg is used as is (no formatting).
+func NewError(code, msg string) *Error { return &Error{Code: code, Message: msg} }
 
 // errorBody is the wire shape of every error response.
 type errorBody struct {
@@ -66,17 +71,17 @@ func codeAndMessage(err error) (string, string) {
 	return messenger.ErrorCode(err), messenger.ErrorMessage(err)
 }
 
-// writeError answers with err as JSON. Internal errors are logged (the
+// WriteError answers with err as JSON. Internal errors are logged (the
 // messenger promises its errors carry no PHI) and hidden from the client.
-func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (e *Edge) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	code, msg := codeAndMessage(err)
 	status, ok := statusByCode[code]
 	if !ok {
 		status, code, msg = http.StatusInternalServerError, messenger.EINTERNAL, "Internal error."
 	}
 	if status >= 500 {
-		a.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
-			slog.String("request_id", requestID(r.Context())), slog.String("route", r.Pattern), slog.Any("err", err))
+		e.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("request_id", RequestID(r.Context())), slog.String("route", r.Pattern), slog.Any("err", err))
 	}
 	if status == http.StatusUnauthorized {
 		// RFC 6750 §3: say which scheme, and whether a token was rejected.
@@ -88,14 +93,17 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var b errorBody
 	b.Error.Code, b.Error.Message = code, msg
-	writeJSON(w, status, b)
+	e.WriteJSON(w, r, status, b)
 }
 
-// writeJSON writes v with status. Encoding our own types cannot fail
-// except on a broken connection, which there is nobody left to tell.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON writes v with status, uncached. A value that does not encode
+// is a bug: it is logged and the client gets a 500. A failed write means
+// the client is gone, and there is nobody left to tell.
+func (e *Edge) WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
+		e.log.LogAttrs(r.Context(), slog.LevelError, "response does not encode",
+			slog.String("request_id", RequestID(r.Context())), slog.String("route", r.Pattern), slog.Any("err", err))
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":{"code":"internal","message":"Internal error."}}`)
 	}

@@ -1,4 +1,4 @@
-package api
+package httpx
 
 import (
 	"context"
@@ -14,12 +14,31 @@ import (
 	"github.com/parleyhq/parley/internal/messenger"
 )
 
-type ctxKey int
+// Edge wraps a ServeMux with what every messenger endpoint needs: request
+// id, access log, panic recovery, JSON errors and bearer authentication.
+type Edge struct {
+	mux      *http.ServeMux
+	verifier *auth.Verifier
+	log      *slog.Logger
+}
 
-const (
-	requestIDKey ctxKey = iota
-	actorKey
-)
+// New returns an Edge serving mux. Register handlers on mux, wrapping the
+// authenticated ones with Authed; then serve the Edge, not the mux. log
+// receives the access log and internal errors; nil means slog.Default().
+func New(mux *http.ServeMux, v *auth.Verifier, log *slog.Logger) *Edge {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Edge{mux: mux, verifier: v, log: log}
+}
+
+type ctxKey struct{}
+
+// RequestID returns the id Edge gave the request ("" outside an Edge).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
 
 // requestIDFrom keeps a well-formed incoming X-Request-Id (so a proxy's id
 // correlates) and otherwise makes one.
@@ -28,7 +47,7 @@ func requestIDFrom(r *http.Request) string {
 		return id
 	}
 	var b [12]byte
-	_, _ = rand.Read(b[:])
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
 	return hex.EncodeToString(b[:])
 }
 
@@ -42,16 +61,36 @@ func safeID(s string) bool {
 	return true
 }
 
-func withRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey, id)
+// ServeHTTP adds a request id, the access log and panic recovery, and
+// turns the mux's own 404/405 answers into JSON errors.
+func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := requestIDFrom(r)
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+	w.Header().Set("X-Request-Id", id)
+	rec := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			// The panic value may hold request data: log its type only.
+			e.log.LogAttrs(r.Context(), slog.LevelError, "panic in handler",
+				slog.String("request_id", id), slog.String("route", r.Pattern), slog.String("panic_type", fmt.Sprintf("%T", p)))
+			if rec.status == 0 {
+				e.WriteError(rec, r, NewError(messenger.EINTERNAL, "Internal error."))
+			}
+		}
+		e.logAccess(r, rec, start)
+	}()
+	if _, pattern := e.mux.Handler(r); pattern == "" {
+		e.notRouted(rec, r)
+		return
+	}
+	e.mux.ServeHTTP(rec, r) // sets r.Pattern, which the access log reads
 }
 
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
-
-// statusWriter records the status and size for the access log.
+// statusWriter records the status, size and caller for the access log.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -81,7 +120,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // logAccess writes one line per request: no bodies, no query string (it
 // may hold cursors), no message content; the route pattern stands in for
 // the path so ids are not repeated in every line.
-func (a *API) logAccess(r *http.Request, w *statusWriter, start time.Time) {
+func (e *Edge) logAccess(r *http.Request, w *statusWriter, start time.Time) {
 	status := w.status
 	if status == 0 {
 		status = http.StatusOK
@@ -90,8 +129,8 @@ func (a *API) logAccess(r *http.Request, w *statusWriter, start time.Time) {
 	if route == "" {
 		route = "unrouted"
 	}
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
-		slog.String("request_id", requestID(r.Context())),
+	e.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+		slog.String("request_id", RequestID(r.Context())),
 		slog.String("method", r.Method),
 		slog.String("route", route),
 		slog.Int("status", status),
@@ -103,16 +142,17 @@ func (a *API) logAccess(r *http.Request, w *statusWriter, start time.Time) {
 
 // notRouted answers what the mux would answer (404, or 405 with Allow) as
 // a JSON error.
-func (a *API) notRouted(w http.ResponseWriter, r *http.Request) {
-	h, _ := a.mux.Handler(r)
+func (e *Edge) notRouted(w http.ResponseWriter, r *http.Request) {
+	h, _ := e.mux.Handler(r)
 	cw := &captureWriter{header: http.Header{}}
 	h.ServeHTTP(cw, r)
 	if cw.status == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", cw.header.Get("Allow"))
-		a.writeError(w, r, errorf(codeMethodNotAllowed, fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, cw.header.Get("Allow"))))
+		allow := cw.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		e.WriteError(w, r, NewError(CodeMethodNotAllowed, fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, allow)))
 		return
 	}
-	a.writeError(w, r, errorf(codeNotFound, "no such endpoint"))
+	e.WriteError(w, r, NewError(messenger.ENOTFOUND, "no such endpoint"))
 }
 
 // captureWriter swallows the mux's plain-text error page.
@@ -134,16 +174,16 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// actorHandler is a handler that runs for a verified caller.
-type actorHandler func(w http.ResponseWriter, r *http.Request, actor messenger.Actor)
+// ActorHandler is a handler that runs for a verified caller.
+type ActorHandler func(w http.ResponseWriter, r *http.Request, actor messenger.Actor)
 
-// authed verifies the bearer token and passes the caller on; anything
+// Authed verifies the bearer token and passes the caller on; anything
 // wrong with the token is a 401 with WWW-Authenticate.
-func (a *API) authed(h actorHandler) http.Handler {
+func (e *Edge) Authed(h ActorHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := a.cfg.Verifier.Authenticate(r)
+		id, err := e.verifier.Authenticate(r)
 		if err != nil {
-			a.writeError(w, r, errorf(codeUnauthorized, authMessage(err)))
+			e.WriteError(w, r, NewError(messenger.EUNAUTHORIZED, authMessage(err)))
 			return
 		}
 		if sw, ok := w.(*statusWriter); ok {
@@ -153,6 +193,8 @@ func (a *API) authed(h actorHandler) http.Handler {
 	})
 }
 
+// authMessage tells the client what is wrong with its credentials without
+// echoing any of them.
 func authMessage(err error) string {
 	switch {
 	case errors.Is(err, auth.ErrNoToken):
@@ -169,5 +211,3 @@ func authMessage(err error) string {
 	}
 	return "invalid token"
 }
-
-func typeName(v any) string { return fmt.Sprintf("%T", v) }
