@@ -1,7 +1,7 @@
 package cluster
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/pusher"
+	"github.com/parleyhq/parley/internal/pushertest"
 )
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}
@@ -22,22 +23,11 @@ var httpClient = &http.Client{Timeout: 10 * time.Second}
 // returns the status and body.
 func (n *node) api(t *testing.T, method, path string, params pusher.Query, body []byte) (int, []byte) {
 	t.Helper()
-	u := n.url(path) + "?" + pusher.SignRequest(method, path, params, body, appKey, appSecret, time.Now())
-	req, err := http.NewRequest(method, u, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := httpClient.Do(req)
+	status, b, err := app.Do(context.Background(), n.url(""), method, path, params, body)
 	if err != nil {
 		t.Fatalf("%s %s on %s: %v", method, path, n.name, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
+	return status, b
 }
 
 // publish triggers one event through node n and requires 200.
@@ -52,15 +42,12 @@ func (n *node) publish(t *testing.T, channel, event, data string) {
 func (n *node) tryPublish(channel, event, data string) error {
 	const path = "/apps/" + appID + "/events"
 	body, _ := json.Marshal(map[string]any{"name": event, "channel": channel, "data": data})
-	u := n.url(path) + "?" + pusher.SignRequest(http.MethodPost, path, nil, body, appKey, appSecret, time.Now())
-	resp, err := httpClient.Post(u, "application/json", bytes.NewReader(body))
+	status, b, err := app.Do(context.Background(), n.url(""), http.MethodPost, path, nil, body)
 	if err != nil {
 		return fmt.Errorf("publish on %s: %w", n.name, err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("publish on %s: %d %s", n.name, resp.StatusCode, b)
+	if status != http.StatusOK {
+		return fmt.Errorf("publish on %s: %d %s", n.name, status, b)
 	}
 	return nil
 }
@@ -153,7 +140,7 @@ func fence(t *testing.T, nodes []*node, channel string, clients ...*client) {
 				continue
 			}
 			want := id + "@" + n.name
-			c.wait("fence "+want, func(f frame) bool { return f.Event == "fence" && f.data() == want })
+			c.WaitFor("fence "+want, func(f pushertest.Frame) bool { return f.Event == "fence" && f.DataString() == want })
 		}
 	}
 }

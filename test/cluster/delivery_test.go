@@ -3,6 +3,8 @@ package cluster
 import (
 	"strconv"
 	"testing"
+
+	"github.com/parleyhq/parley/internal/pushertest"
 )
 
 // An HTTP publish on one node reaches subscribers on every node exactly
@@ -26,16 +28,16 @@ func TestCrossNodeDeliveryInOrder(t *testing.T) {
 		a.publish(t, channel, "numbered", strconv.Itoa(i))
 	}
 	for _, c := range subs {
-		c.wait("event 200", func(f frame) bool { return f.Event == "numbered" && f.data() == strconv.Itoa(events) })
+		c.WaitFor("event 200", func(f pushertest.Frame) bool { return f.Event == "numbered" && f.DataString() == strconv.Itoa(events) })
 	}
 	fence(t, nodes, channel, subs...)
 	for _, c := range subs {
 		var got []int
-		for _, f := range c.snapshot() {
+		for _, f := range c.Frames() {
 			if f.Event == "numbered" {
-				n, err := strconv.Atoi(f.data())
+				n, err := strconv.Atoi(f.DataString())
 				if err != nil {
-					t.Fatalf("%s: bad data %s", c.name, f.raw)
+					t.Fatalf("%s: bad data %s", c.name, f.Raw)
 				}
 				got = append(got, n)
 			}
@@ -66,17 +68,17 @@ func TestClientEventsCrossNodes(t *testing.T) {
 	}
 	sender := subs[0]
 	for i := 1; i <= 5; i++ {
-		sender.send(map[string]any{"event": "client-typing", "channel": channel, "data": map[string]int{"n": i}})
+		sender.Send(map[string]any{"event": "client-typing", "channel": channel, "data": map[string]int{"n": i}})
 	}
 	for _, c := range subs[1:] {
-		c.wait("client-typing n=5", func(f frame) bool { return f.Event == "client-typing" && f.data() == `{"n":5}` })
+		c.WaitFor("client-typing n=5", func(f pushertest.Frame) bool { return f.Event == "client-typing" && f.DataString() == `{"n":5}` })
 	}
 	fence(t, nodes, channel, subs...)
 	for _, c := range subs[1:] {
 		var got []string
-		for _, f := range c.snapshot() {
+		for _, f := range c.Frames() {
 			if f.Event == "client-typing" {
-				got = append(got, f.data())
+				got = append(got, f.DataString())
 			}
 		}
 		want := []string{`{"n":1}`, `{"n":2}`, `{"n":3}`, `{"n":4}`, `{"n":5}`}
@@ -89,7 +91,7 @@ func TestClientEventsCrossNodes(t *testing.T) {
 			}
 		}
 	}
-	if n := sender.count(isEvent("client-typing", channel)); n != 0 {
+	if n := sender.Count(pushertest.IsEvent("client-typing", channel)); n != 0 {
 		t.Fatalf("the sender received its own client event %d times", n)
 	}
 }

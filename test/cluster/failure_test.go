@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/parleyhq/parley/internal/pushertest"
 )
 
 // reapBound is the issue's promise for a dead node: its members are gone
@@ -41,7 +43,7 @@ func TestKilledNodeIsReaped(t *testing.T) {
 	watchers := []*client{wA, wB, sharedA}
 	for _, w := range watchers {
 		for _, u := range []string{"c1", "c2"} {
-			w.wait("member_added "+u, isMember("pusher_internal:member_added", ch, u))
+			w.WaitFor("member_added "+u, isMember("pusher_internal:member_added", ch, u))
 		}
 	}
 	if got := b.users(t, ch); !slices.Equal(got, []string{"c1", "c2", "shared", "wA", "wB"}) {
@@ -52,7 +54,7 @@ func TestKilledNodeIsReaped(t *testing.T) {
 	killed := time.Now()
 	for _, w := range watchers {
 		for _, u := range []string{"c1", "c2"} {
-			w.waitFor(reapBound, "member_removed "+u+" after SIGKILL of C", isMember("pusher_internal:member_removed", ch, u))
+			w.WaitWithin(reapBound, "member_removed "+u+" after SIGKILL of C", isMember("pusher_internal:member_removed", ch, u))
 		}
 	}
 	t.Logf("members of the killed node removed after %s", time.Since(killed).Round(100*time.Millisecond))
@@ -60,11 +62,11 @@ func TestKilledNodeIsReaped(t *testing.T) {
 	fence(t, survivors, ch, watchers...)
 	for _, w := range watchers {
 		for _, u := range []string{"c1", "c2"} {
-			if n := w.count(isMember("pusher_internal:member_removed", ch, u)); n != 1 {
+			if n := w.Count(isMember("pusher_internal:member_removed", ch, u)); n != 1 {
 				t.Errorf("%s on %s: member_removed %s %d times, want 1", w.name, w.node.name, u, n)
 			}
 		}
-		if n := w.count(isMember("pusher_internal:member_removed", ch, "shared")); n != 0 {
+		if n := w.Count(isMember("pusher_internal:member_removed", ch, "shared")); n != 0 {
 			t.Errorf("%s on %s: member_removed shared, who is still connected on A", w.name, w.node.name)
 		}
 	}
@@ -94,7 +96,7 @@ func TestRestartedNodeCleansItsStaleState(t *testing.T) {
 	w.joinPresence(ch, "nurse")
 	gone := dial(t, b, "patientOnB")
 	gone.joinPresence(ch, "patient")
-	w.wait("member_added patient", isMember("pusher_internal:member_added", ch, "patient"))
+	w.WaitFor("member_added patient", isMember("pusher_internal:member_added", ch, "patient"))
 
 	b.kill()
 	b.start() // same node id, long before the 15 s heartbeat expires
@@ -102,7 +104,7 @@ func TestRestartedNodeCleansItsStaleState(t *testing.T) {
 		t.Errorf("GET users on A after B restarted = %v, want [nurse]", got)
 	}
 	// Well under reapBound: the survivors' reaper would also do it, late.
-	w.waitFor(5*time.Second, "member_removed patient after B restarted", isMember("pusher_internal:member_removed", ch, "patient"))
+	w.WaitWithin(5*time.Second, "member_removed patient after B restarted", isMember("pusher_internal:member_removed", ch, "patient"))
 }
 
 // While Redis is down each node serves its own clients; when a fresh,
@@ -128,7 +130,7 @@ func TestRedisOutageAndReturn(t *testing.T) {
 	fence(t, nodes, ch, members...)
 	addedBefore := map[*client]int{}
 	for _, m := range members {
-		addedBefore[m] = m.count(func(f frame) bool { return f.Event == "pusher_internal:member_added" })
+		addedBefore[m] = m.Count(func(f pushertest.Frame) bool { return f.Event == "pusher_internal:member_added" })
 	}
 
 	r.stop()
@@ -138,13 +140,13 @@ func TestRedisOutageAndReturn(t *testing.T) {
 	// Local service continues: a publish on A reaches A's own reader, and
 	// a client event on B reaches B's other member.
 	a.publish(t, news, "local", "during the outage")
-	readers[0].wait("event published on its own node during the outage", func(f frame) bool { return f.Event == "local" })
+	readers[0].WaitFor("event published on its own node during the outage", func(f pushertest.Frame) bool { return f.Event == "local" })
 	b2 := dial(t, b, "m2B")
 	b2.subscribe("private-b")
 	b3 := dial(t, b, "m3B")
 	b3.subscribe("private-b")
-	b2.send(map[string]any{"event": "client-note", "channel": "private-b", "data": "{}"})
-	b3.wait("client event on the same node during the outage", isEvent("client-note", "private-b"))
+	b2.Send(map[string]any{"event": "client-note", "channel": "private-b", "data": "{}"})
+	b3.WaitFor("client event on the same node during the outage", pushertest.IsEvent("client-note", "private-b"))
 
 	r.start() // empty: every fact and subscription is gone
 	for _, n := range nodes {
@@ -165,7 +167,7 @@ func TestRedisOutageAndReturn(t *testing.T) {
 	waitUntil(t, "a probe from A to reach B and C", func() bool {
 		probe++
 		a.publish(t, news, "probe", strconv.Itoa(probe))
-		got := func(s *client) bool { return s.count(isEvent("probe", news)) > 0 }
+		got := func(s *client) bool { return s.Count(pushertest.IsEvent("probe", news)) > 0 }
 		return got(readers[1]) && got(readers[2])
 	})
 	for i := 1; i <= 50; i++ {
@@ -174,9 +176,9 @@ func TestRedisOutageAndReturn(t *testing.T) {
 	fence(t, nodes, news, readers...)
 	for _, s := range readers {
 		var got []string
-		for _, f := range s.snapshot() {
+		for _, f := range s.Frames() {
 			if f.Event == "after" {
-				got = append(got, f.data())
+				got = append(got, f.DataString())
 			}
 		}
 		if len(got) != 50 || got[0] != "1" || got[49] != "50" {
@@ -187,8 +189,8 @@ func TestRedisOutageAndReturn(t *testing.T) {
 	// No member was announced twice by the restore.
 	fence(t, nodes, ch, members...)
 	for _, m := range members {
-		if n := m.count(func(f frame) bool { return f.Event == "pusher_internal:member_added" }); n != addedBefore[m] {
-			t.Errorf("%s on %s: %d member_added after Redis returned, want %d (no duplicates)\n%s", m.name, m.node.name, n, addedBefore[m], m.transcript())
+		if n := m.Count(func(f pushertest.Frame) bool { return f.Event == "pusher_internal:member_added" }); n != addedBefore[m] {
+			t.Errorf("%s on %s: %d member_added after Redis returned, want %d (no duplicates)\n%s", m.name, m.node.name, n, addedBefore[m], m.Transcript())
 		}
 	}
 	// Presence events flow again: a newcomer on C is announced once.
@@ -196,7 +198,7 @@ func TestRedisOutageAndReturn(t *testing.T) {
 	late.joinPresence(ch, "late")
 	fence(t, nodes, ch, members...)
 	for _, m := range members {
-		if n := m.count(isMember("pusher_internal:member_added", ch, "late")); n != 1 {
+		if n := m.Count(isMember("pusher_internal:member_added", ch, "late")); n != 1 {
 			t.Errorf("%s on %s: member_added late %d times, want 1", m.name, m.node.name, n)
 		}
 	}
@@ -221,14 +223,14 @@ func TestPresenceJoinDuringOutage(t *testing.T) {
 	waitUntil(t, "B to log the outage", func() bool { return b.logged("redis unreachable") })
 	p := dial(t, b, "patientOnB")
 	cd := `{"user_id":"patient"}`
-	p.send(map[string]any{"event": "pusher:subscribe", "data": map[string]string{
+	p.Send(map[string]any{"event": "pusher:subscribe", "data": map[string]string{
 		"channel": ch, "channel_data": cd, "auth": pusherAuth(p, ch, cd)}})
-	refused := p.wait("subscription_error during the outage", isEvent("pusher:subscription_error", ch))
+	refused := p.WaitFor("subscription_error during the outage", pushertest.IsEvent("pusher:subscription_error", ch))
 	var e struct {
 		Status int `json:"status"`
 	}
-	if err := refused.decode(&e); err != nil || e.Status < 500 {
-		t.Errorf("refusal during the outage = %s, want a 5xx status (retry later)", refused.raw)
+	if err := refused.Decode(&e); err != nil || e.Status < 500 {
+		t.Errorf("refusal during the outage = %s, want a 5xx status (retry later)", refused.Raw)
 	}
 
 	r.start()
@@ -238,9 +240,9 @@ func TestPresenceJoinDuringOutage(t *testing.T) {
 	})
 	waitUntil(t, "B to answer the API again", func() bool { _, ok := tryUsers(t, b, ch); return ok })
 	p.joinPresence(ch, "patient")
-	w.wait("member_added patient", isMember("pusher_internal:member_added", ch, "patient"))
+	w.WaitFor("member_added patient", isMember("pusher_internal:member_added", ch, "patient"))
 	fence(t, nodes, ch, w)
-	if n := w.count(isMember("pusher_internal:member_added", ch, "patient")); n != 1 {
+	if n := w.Count(isMember("pusher_internal:member_added", ch, "patient")); n != 1 {
 		t.Errorf("member_added patient %d times, want 1", n)
 	}
 }
@@ -253,7 +255,7 @@ func TestSignInDuringOutageIsAnnounced(t *testing.T) {
 	a, b := nodes[0], nodes[1]
 	doctor := dial(t, a, "doctorOnA")
 	doctor.signin("doctor", "pat")
-	doctor.wait("pat offline at first", watchlistHas("offline", "pat"))
+	doctor.WaitFor("pat offline at first", watchlistHas("offline", "pat"))
 
 	r.stop()
 	waitUntil(t, "B to log the outage", func() bool { return b.logged("redis unreachable") })
@@ -262,9 +264,9 @@ func TestSignInDuringOutageIsAnnounced(t *testing.T) {
 	r.start()
 	waitUntil(t, "B to reconcile", func() bool { return b.logged("reconcil") || b.logged("restor") })
 
-	doctor.waitFor(10*time.Second, "pat online after Redis returned", watchlistHas("online", "pat"))
+	doctor.WaitWithin(10*time.Second, "pat online after Redis returned", watchlistHas("online", "pat"))
 	fence(t, nodes, "#server-to-user-doctor", doctor)
-	if n := doctor.count(watchlistHas("online", "pat")); n != 1 {
+	if n := doctor.Count(watchlistHas("online", "pat")); n != 1 {
 		t.Errorf("pat online %d times, want 1", n)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parleyhq/parley/internal/auth"
+	"github.com/parleyhq/parley/internal/pushertest"
 )
 
 // pgAdminURL is the machine's PostgreSQL (trust auth); each test creates
@@ -180,25 +181,25 @@ func TestMessengerAcrossNodes(t *testing.T) {
 		t.Fatalf("%d messages stored, want %d", len(all), total)
 	}
 
-	isNew := func(f frame) bool { return f.Event == "new-message" && f.Channel == channel }
+	isNew := func(f pushertest.Frame) bool { return f.Event == "new-message" && f.Channel == channel }
 	for _, c := range subs {
 		last := fmt.Sprint(total)
-		c.wait("new-message seq "+last, func(f frame) bool {
+		c.WaitFor("new-message seq "+last, func(f pushertest.Frame) bool {
 			var m sent
-			return isNew(f) && f.decode(&m) == nil && m.Seq == int64(total)
+			return isNew(f) && f.Decode(&m) == nil && m.Seq == int64(total)
 		})
 	}
 	// The relay publishes after commit; the highest seq may not be the last
 	// published, so wait for all of them before fencing.
 	for _, c := range subs {
-		waitUntil(t, c.name+" to receive every new-message", func() bool { return c.count(isNew) >= total })
+		waitUntil(t, c.name+" to receive every new-message", func() bool { return c.Count(isNew) >= total })
 	}
 	fence(t, nodes, channel, subs...)
 	for _, c := range subs {
 		seen := map[string]int{}
-		for _, f := range c.snapshot() {
+		for _, f := range c.Frames() {
 			var m sent
-			if isNew(f) && f.decode(&m) == nil {
+			if isNew(f) && f.Decode(&m) == nil {
 				seen[m.ID]++
 			}
 		}

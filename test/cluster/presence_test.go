@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+
+	"github.com/parleyhq/parley/internal/pushertest"
 )
 
 // Presence is one membership for the whole cluster: member_added when a
@@ -26,8 +28,8 @@ func TestPresenceAcrossNodes(t *testing.T) {
 				Count int      `json:"count"`
 			} `json:"presence"`
 		}
-		if err := ok.decode(&d); err != nil {
-			t.Fatalf("subscription_succeeded: %v in %s", err, ok.raw)
+		if err := ok.Decode(&d); err != nil {
+			t.Fatalf("subscription_succeeded: %v in %s", err, ok.Raw)
 		}
 		// The member list comes from the cluster: earlier watchers joined
 		// on other nodes.
@@ -38,7 +40,7 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	}
 	for i, w := range watchers {
 		for _, later := range nodes[i+1:] {
-			w.wait("member_added w"+later.name, isMember("pusher_internal:member_added", ch, "w"+later.name))
+			w.WaitFor("member_added w"+later.name, isMember("pusher_internal:member_added", ch, "w"+later.name))
 		}
 	}
 
@@ -49,12 +51,12 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	p2.joinPresence(ch, "patient")
 	fence(t, nodes, ch, watchers...)
 	for _, w := range watchers {
-		if n := w.count(isMember("pusher_internal:member_added", ch, "patient")); n != 1 {
-			t.Errorf("%s on %s: member_added patient %d times, want 1\n%s", w.name, w.node.name, n, w.transcript())
+		if n := w.Count(isMember("pusher_internal:member_added", ch, "patient")); n != 1 {
+			t.Errorf("%s on %s: member_added patient %d times, want 1\n%s", w.name, w.node.name, n, w.Transcript())
 		}
 	}
 	// p1 was already a member when its second connection joined.
-	if n := p1.count(isMember("pusher_internal:member_added", ch, "patient")); n != 0 {
+	if n := p1.Count(isMember("pusher_internal:member_added", ch, "patient")); n != 0 {
 		t.Errorf("the patient's first connection was told the patient joined (%d)", n)
 	}
 
@@ -73,11 +75,11 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	}
 
 	// The patient's connection on A leaves: still a member through C.
-	p1.close()
+	p1.Close()
 	waitUntil(t, "subscription_count 4", func() bool { return b.channel(t, ch).SubscriptionCount == 4 })
 	fence(t, nodes, ch, watchers...)
 	for _, w := range watchers {
-		if n := w.count(isMember("pusher_internal:member_removed", ch, "patient")); n != 0 {
+		if n := w.Count(isMember("pusher_internal:member_removed", ch, "patient")); n != 0 {
 			t.Errorf("%s on %s: member_removed patient while a connection on C remains", w.name, w.node.name)
 		}
 	}
@@ -86,13 +88,13 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	}
 
 	// The last connection leaves: member_removed once everywhere.
-	p2.close()
+	p2.Close()
 	for _, w := range watchers {
-		w.wait("member_removed patient", isMember("pusher_internal:member_removed", ch, "patient"))
+		w.WaitFor("member_removed patient", isMember("pusher_internal:member_removed", ch, "patient"))
 	}
 	fence(t, nodes, ch, watchers...)
 	for _, w := range watchers {
-		if n := w.count(isMember("pusher_internal:member_removed", ch, "patient")); n != 1 {
+		if n := w.Count(isMember("pusher_internal:member_removed", ch, "patient")); n != 1 {
 			t.Errorf("%s on %s: member_removed patient %d times, want 1", w.name, w.node.name, n)
 		}
 	}
@@ -117,59 +119,59 @@ func TestSignedInUsersAcrossNodes(t *testing.T) {
 
 	doctor := dial(t, a, "doctorOnA")
 	doctor.signin("doctor", "pat")
-	doctor.wait("initial watchlist: pat offline", watchlistHas("offline", "pat"))
+	doctor.WaitFor("initial watchlist: pat offline", watchlistHas("offline", "pat"))
 
 	patB := dial(t, b, "patOnB")
 	patB.signin("pat")
-	doctor.wait("pat online", watchlistHas("online", "pat"))
+	doctor.WaitFor("pat online", watchlistHas("online", "pat"))
 	patC := dial(t, c, "patOnC")
 	patC.signin("pat")
 	fence(t, nodes, "#server-to-user-doctor", doctor)
-	if n := doctor.count(watchlistHas("online", "pat")); n != 1 {
-		t.Errorf("doctor saw pat online %d times, want 1 (a second connection is not a new arrival)\n%s", n, doctor.transcript())
+	if n := doctor.Count(watchlistHas("online", "pat")); n != 1 {
+		t.Errorf("doctor saw pat online %d times, want 1 (a second connection is not a new arrival)\n%s", n, doctor.Transcript())
 	}
 
 	// Published on A, delivered to pat's connections on B and C.
 	a.publish(t, "#server-to-user-pat", "reminder", `{"appt":"tomorrow"}`)
 	for _, p := range []*client{patB, patC} {
-		p.wait("reminder", func(f frame) bool { return f.Event == "reminder" && f.data() == `{"appt":"tomorrow"}` })
+		p.WaitFor("reminder", func(f pushertest.Frame) bool { return f.Event == "reminder" && f.DataString() == `{"appt":"tomorrow"}` })
 	}
 	fence(t, nodes, "#server-to-user-pat", patB, patC)
 	for _, p := range []*client{patB, patC} {
-		if n := p.count(func(f frame) bool { return f.Event == "reminder" }); n != 1 {
+		if n := p.Count(func(f pushertest.Frame) bool { return f.Event == "reminder" }); n != 1 {
 			t.Errorf("%s: reminder %d times, want 1", p.name, n)
 		}
 	}
 
 	// One of pat's connections goes: pat stays online.
-	patB.close()
+	patB.Close()
 	waitUntil(t, "B to count no connections", func() bool { return b.connections(t) == 0 })
 	fence(t, nodes, "#server-to-user-doctor", doctor)
-	if n := doctor.count(watchlistHas("offline", "pat")); n != 1 {
-		t.Errorf("doctor saw pat offline while pat is still connected on C\n%s", doctor.transcript())
+	if n := doctor.Count(watchlistHas("offline", "pat")); n != 1 {
+		t.Errorf("doctor saw pat offline while pat is still connected on C\n%s", doctor.Transcript())
 	}
 
 	// terminate_connections on A closes pat's connections on every node
 	// with 4009, and pat goes offline once.
 	patA := dial(t, a, "patOnA")
 	patA.signin("pat")
-	before := doctor.mark()
+	before := doctor.Mark()
 	status, body := a.api(t, http.MethodPost, "/apps/"+appID+"/users/pat/terminate_connections", nil, []byte("{}"))
 	if status != http.StatusOK {
 		t.Fatalf("terminate_connections: %d %s", status, body)
 	}
 	for _, p := range []*client{patA, patC} {
-		if code := p.waitClosed(); code != 4009 {
+		if code := p.WaitClosed(); code != 4009 {
 			t.Errorf("%s closed with %d, want 4009", p.name, code)
 		}
 	}
-	doctor.waitFrom(before, waitTimeout, "pat offline after terminate_connections", watchlistHas("offline", "pat"))
+	doctor.WaitFrom(before, waitTimeout, "pat offline after terminate_connections", watchlistHas("offline", "pat"))
 	fence(t, nodes, "#server-to-user-doctor", doctor)
 	// Initial frame plus one departure.
-	if n := doctor.count(watchlistHas("offline", "pat")); n != 2 {
-		t.Errorf("doctor saw pat offline %d times, want 2 (initial state, then once)\n%s", n, doctor.transcript())
+	if n := doctor.Count(watchlistHas("offline", "pat")); n != 2 {
+		t.Errorf("doctor saw pat offline %d times, want 2 (initial state, then once)\n%s", n, doctor.Transcript())
 	}
-	if n := doctor.count(watchlistHas("online", "pat")); n != 1 {
-		t.Errorf("doctor saw pat online %d times, want 1\n%s", n, doctor.transcript())
+	if n := doctor.Count(watchlistHas("online", "pat")); n != 1 {
+		t.Errorf("doctor saw pat online %d times, want 1\n%s", n, doctor.Transcript())
 	}
 }

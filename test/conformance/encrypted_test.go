@@ -38,22 +38,22 @@ func TestGoSDKEncrypted(t *testing.T) {
 	if auth["shared_secret"] == "" {
 		t.Fatalf("the SDK gave no shared_secret: %v", auth)
 	}
-	c.subscribe(ch, auth["auth"], "")
+	c.MustSubscribe(ch, auth["auth"], "")
 
 	plain := `{"diagnosis":"confidential","text":"ünïcödé <&>"}`
 	if err := sdk.Trigger(ch, "note", json.RawMessage(plain)); err != nil {
 		t.Fatalf("pusher-http-go Trigger on %s: %v", ch, err)
 	}
-	f := c.expectEvent("note", ch)
-	if strings.Contains(f.raw, "confidential") {
-		t.Fatalf("plaintext on the wire: %s", f.raw)
+	f := c.AwaitEvent("note", ch)
+	if strings.Contains(f.Raw, "confidential") {
+		t.Fatalf("plaintext on the wire: %s", f.Raw)
 	}
 	var box struct {
 		Nonce      string `json:"nonce"`
 		Ciphertext string `json:"ciphertext"`
 	}
 	if err := json.Unmarshal([]byte(dataString(t, f)), &box); err != nil || box.Nonce == "" || box.Ciphertext == "" {
-		t.Fatalf("encrypted data must be {nonce, ciphertext}: %s", f.raw)
+		t.Fatalf("encrypted data must be {nonce, ciphertext}: %s", f.Raw)
 	}
 	secret, _ := base64.StdEncoding.DecodeString(auth["shared_secret"])
 	nonce, _ := base64.StdEncoding.DecodeString(box.Nonce)
@@ -64,7 +64,7 @@ func TestGoSDKEncrypted(t *testing.T) {
 	copy(n[:], nonce)
 	opened, ok := secretbox.Open(nil, sealed, &n, &key)
 	if !ok {
-		t.Fatalf("ciphertext does not authenticate: the server changed it. frame %s", f.raw)
+		t.Fatalf("ciphertext does not authenticate: the server changed it. frame %s", f.Raw)
 	}
 	var got, want any
 	_ = json.Unmarshal(opened, &got)

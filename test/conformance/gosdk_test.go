@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleyhq/parley/internal/pushertest"
 	pusher "github.com/pusher/pusher-http-go/v5"
 )
 
@@ -39,13 +40,12 @@ func authorize(t *testing.T, sdk *pusher.Client, socketID, channel string, membe
 }
 
 // dataString asserts data was sent as a JSON string and returns it.
-func dataString(t *testing.T, f frame) string {
+func dataString(t *testing.T, f pushertest.Frame) string {
 	t.Helper()
-	s, ok := f.DataString()
-	if !ok {
-		t.Fatalf("data of %s must be a JSON string (double encoding), got frame %s", f.Event, f.raw)
+	if !f.IsStringData() {
+		t.Fatalf("data of %s must be a JSON string (double encoding), got frame %s", f.Event, f.Raw)
 	}
-	return s
+	return f.DataString()
 }
 
 func TestGoSDKTriggerPublic(t *testing.T) {
@@ -55,34 +55,34 @@ func TestGoSDKTriggerPublic(t *testing.T) {
 	if !socketIDPattern.MatchString(c.SocketID) {
 		t.Fatalf("socket_id %q does not match ^\\d+\\.\\d+$", c.SocketID)
 	}
-	ok := c.subscribe("go-public", "", "")
+	ok := c.MustSubscribe("go-public", "", "")
 	if got := dataString(t, ok); got != "{}" {
-		t.Errorf(`subscription_succeeded data: want "{}" (pusher-swift needs it), got frame %s`, ok.raw)
+		t.Errorf(`subscription_succeeded data: want "{}" (pusher-swift needs it), got frame %s`, ok.Raw)
 	}
 
 	if err := sdk.Trigger("go-public", "greeting", map[string]string{"hello": "world"}); err != nil {
 		t.Fatalf("pusher-http-go Trigger: %v", err)
 	}
-	f := c.expectEvent("greeting", "go-public")
+	f := c.AwaitEvent("greeting", "go-public")
 	if got := dataString(t, f); got != `{"hello":"world"}` {
-		t.Errorf(`sent data {"hello":"world"}, received frame %s`, f.raw)
+		t.Errorf(`sent data {"hello":"world"}, received frame %s`, f.Raw)
 	}
 
 	if err := sdk.Trigger("go-public", "raw", "plain <&> text"); err != nil {
 		t.Fatal(err)
 	}
-	f = c.expectEvent("raw", "go-public")
+	f = c.AwaitEvent("raw", "go-public")
 	if got := dataString(t, f); got != "plain <&> text" {
-		t.Errorf("sent string data %q, received frame %s", "plain <&> text", f.raw)
+		t.Errorf("sent string data %q, received frame %s", "plain <&> text", f.Raw)
 	}
 
 	// TriggerMulti to several channels, one frame per channel.
-	c.subscribe("go-public-2", "", "")
+	c.MustSubscribe("go-public-2", "", "")
 	if err := sdk.TriggerMulti([]string{"go-public", "go-public-2"}, "multi", map[string]int{"n": 1}); err != nil {
 		t.Fatal(err)
 	}
-	c.expectEvent("multi", "go-public")
-	c.expectEvent("multi", "go-public-2")
+	c.AwaitEvent("multi", "go-public")
+	c.AwaitEvent("multi", "go-public-2")
 }
 
 func TestGoSDKPrivate(t *testing.T) {
@@ -93,10 +93,10 @@ func TestGoSDKPrivate(t *testing.T) {
 	forger := s.goSDK()
 	forger.Secret = "not-the-secret"
 	bad := authorize(t, forger, c.SocketID, "private-go", nil)
-	c.sendSubscribe("private-go", bad["auth"], "")
-	f := c.expect("pusher:subscription_error on private-go", func(f frame) bool {
+	c.Subscribe("private-go", bad["auth"], nil)
+	f := c.Await("pusher:subscription_error on private-go", func(f pushertest.Frame) bool {
 		if f.Event == "pusher_internal:subscription_succeeded" && f.Channel == "private-go" {
-			t.Fatalf("forged signature accepted: sent auth %s, received %s", bad["auth"], f.raw)
+			t.Fatalf("forged signature accepted: sent auth %s, received %s", bad["auth"], f.Raw)
 		}
 		return f.Event == "pusher:subscription_error" && f.Channel == "private-go"
 	})
@@ -105,24 +105,24 @@ func TestGoSDKPrivate(t *testing.T) {
 		Error  string `json:"error"`
 		Status int    `json:"status"`
 	}
-	if err := f.DataObject(&e); err != nil || e.Status == 0 || e.Type == "" {
-		t.Errorf("subscription_error data: want {type, error, status}, got frame %s", f.raw)
+	if err := f.Decode(&e); err != nil || e.Status == 0 || e.Type == "" {
+		t.Errorf("subscription_error data: want {type, error, status}, got frame %s", f.Raw)
 	}
-	c.ping() // the socket stays open after a refused subscription
+	c.Ping() // the socket stays open after a refused subscription
 
 	good := authorize(t, sdk, c.SocketID, "private-go", nil)
-	c.subscribe("private-go", good["auth"], "")
+	c.MustSubscribe("private-go", good["auth"], "")
 	if err := sdk.Trigger("private-go", "secret", map[string]bool{"ok": true}); err != nil {
 		t.Fatal(err)
 	}
-	c.expectEvent("secret", "private-go")
+	c.AwaitEvent("secret", "private-go")
 
 	// An authorization for another socket does not work on this one.
 	other := dial(t, s, "B", appKey)
-	other.sendSubscribe("private-go", good["auth"], "")
-	other.expect("subscription_error for a signature of another socket", func(f frame) bool {
+	other.Subscribe("private-go", good["auth"], nil)
+	other.Await("subscription_error for a signature of another socket", func(f pushertest.Frame) bool {
 		if f.Event == "pusher_internal:subscription_succeeded" {
-			t.Fatalf("signature for socket %s accepted on socket %s: %s", c.SocketID, other.SocketID, f.raw)
+			t.Fatalf("signature for socket %s accepted on socket %s: %s", c.SocketID, other.SocketID, f.Raw)
 		}
 		return f.Event == "pusher:subscription_error"
 	})
@@ -134,7 +134,7 @@ func TestGoSDKPresence(t *testing.T) {
 	const ch = "presence-go-room"
 	a := dial(t, s, "A", appKey)
 	authA := authorize(t, sdk, a.SocketID, ch, &pusher.MemberData{UserID: "1", UserInfo: map[string]string{"name": "A"}})
-	okA := a.subscribe(ch, authA["auth"], authA["channel_data"])
+	okA := a.MustSubscribe(ch, authA["auth"], authA["channel_data"])
 	var pres struct {
 		Presence struct {
 			IDs   []string                   `json:"ids"`
@@ -143,27 +143,27 @@ func TestGoSDKPresence(t *testing.T) {
 		} `json:"presence"`
 	}
 	if err := json.Unmarshal([]byte(dataString(t, okA)), &pres); err != nil || pres.Presence.Count != 1 || len(pres.Presence.IDs) != 1 || pres.Presence.IDs[0] != "1" {
-		t.Fatalf("presence subscription_succeeded for the first member: %s (%v)", okA.raw, err)
+		t.Fatalf("presence subscription_succeeded for the first member: %s (%v)", okA.Raw, err)
 	}
 
 	b := dial(t, s, "B", appKey)
 	authB := authorize(t, sdk, b.SocketID, ch, &pusher.MemberData{UserID: "2", UserInfo: map[string]string{"name": "B"}})
-	okB := b.subscribe(ch, authB["auth"], authB["channel_data"])
+	okB := b.MustSubscribe(ch, authB["auth"], authB["channel_data"])
 	if err := json.Unmarshal([]byte(dataString(t, okB)), &pres); err != nil {
 		t.Fatal(err)
 	}
 	ids := append([]string(nil), pres.Presence.IDs...)
 	sort.Strings(ids)
 	if pres.Presence.Count != 2 || strings.Join(ids, ",") != "1,2" || len(pres.Presence.Hash) != 2 {
-		t.Errorf("B's presence data: want ids 1,2 with both in hash, count 2; got %s", okB.raw)
+		t.Errorf("B's presence data: want ids 1,2 with both in hash, count 2; got %s", okB.Raw)
 	}
-	added := a.expectEvent("pusher_internal:member_added", ch)
+	added := a.AwaitEvent("pusher_internal:member_added", ch)
 	var member struct {
 		UserID   string            `json:"user_id"`
 		UserInfo map[string]string `json:"user_info"`
 	}
 	if err := json.Unmarshal([]byte(dataString(t, added)), &member); err != nil || member.UserID != "2" || member.UserInfo["name"] != "B" {
-		t.Errorf(`member_added: want {"user_id":"2","user_info":{"name":"B"}}, got %s`, added.raw)
+		t.Errorf(`member_added: want {"user_id":"2","user_info":{"name":"B"}}, got %s`, added.Raw)
 	}
 
 	users, err := sdk.GetChannelUsers(ch)
@@ -198,22 +198,22 @@ func TestGoSDKPresence(t *testing.T) {
 	// A second connection of user 2: no member_added on A.
 	b2 := dial(t, s, "B2", appKey)
 	authB2 := authorize(t, sdk, b2.SocketID, ch, &pusher.MemberData{UserID: "2", UserInfo: map[string]string{"name": "B"}})
-	b2.subscribe(ch, authB2["auth"], authB2["channel_data"])
+	b2.MustSubscribe(ch, authB2["auth"], authB2["channel_data"])
 	if err := sdk.Trigger(ch, "marker", "{}"); err != nil {
 		t.Fatal(err)
 	}
-	_, before := a.until("marker", func(f frame) bool { return f.Event == "marker" })
+	_, before := a.Until("marker", func(f pushertest.Frame) bool { return f.Event == "marker" })
 	for _, f := range before {
 		if f.Event == "pusher_internal:member_added" {
-			t.Errorf("a second connection of user 2 caused member_added: %s", f.raw)
+			t.Errorf("a second connection of user 2 caused member_added: %s", f.Raw)
 		}
 	}
 
-	b.close()
-	b2.close()
-	removed := a.expectEvent("pusher_internal:member_removed", ch)
+	b.Close()
+	b2.Close()
+	removed := a.AwaitEvent("pusher_internal:member_removed", ch)
 	if got := dataString(t, removed); got != `{"user_id":"2"}` {
-		t.Errorf(`member_removed: want data "{\"user_id\":\"2\"}", got %s`, removed.raw)
+		t.Errorf(`member_removed: want data "{\"user_id\":\"2\"}", got %s`, removed.Raw)
 	}
 }
 
@@ -222,9 +222,9 @@ func TestGoSDKBatchAndExclusion(t *testing.T) {
 	sdk := s.goSDK()
 	a := dial(t, s, "A", appKey)
 	b := dial(t, s, "B", appKey)
-	for _, c := range []*wsClient{a, b} {
-		c.subscribe("go-batch-1", "", "")
-		c.subscribe("go-batch-2", "", "")
+	for _, c := range []*pushertest.Client{a, b} {
+		c.MustSubscribe("go-batch-1", "", "")
+		c.MustSubscribe("go-batch-2", "", "")
 	}
 	res, err := sdk.TriggerBatch([]pusher.Event{
 		{Channel: "go-batch-1", Name: "one", Data: map[string]int{"n": 1}},
@@ -234,24 +234,24 @@ func TestGoSDKBatchAndExclusion(t *testing.T) {
 		t.Fatalf("pusher-http-go TriggerBatch: %v", err)
 	}
 	_ = res
-	b.expectEvent("one", "go-batch-1")
-	f := b.expectEvent("two", "go-batch-2")
+	b.AwaitEvent("one", "go-batch-1")
+	f := b.AwaitEvent("two", "go-batch-2")
 	if dataString(t, f) != "2" {
-		t.Errorf("batch event data: %s", f.raw)
+		t.Errorf("batch event data: %s", f.Raw)
 	}
 
 	// socket_id exclusion: A triggered "typing-like" event, B alone gets it.
 	if err := sdk.TriggerExclusive("go-batch-1", "not-for-a", "{}", a.SocketID); err != nil {
 		t.Fatalf("pusher-http-go TriggerExclusive: %v", err)
 	}
-	b.expectEvent("not-for-a", "go-batch-1")
+	b.AwaitEvent("not-for-a", "go-batch-1")
 	if err := sdk.Trigger("go-batch-1", "marker", "{}"); err != nil {
 		t.Fatal(err)
 	}
-	_, before := a.until("marker", func(f frame) bool { return f.Event == "marker" })
+	_, before := a.Until("marker", func(f pushertest.Frame) bool { return f.Event == "marker" })
 	for _, f := range before {
 		if f.Event == "not-for-a" {
-			t.Errorf("socket %s was excluded but received %s", a.SocketID, f.raw)
+			t.Errorf("socket %s was excluded but received %s", a.SocketID, f.Raw)
 		}
 	}
 
@@ -263,11 +263,11 @@ func TestGoSDKBatchAndExclusion(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	b.expectEvent("batch-excl", "go-batch-2")
-	_, before = a.until("marker2", func(f frame) bool { return f.Event == "marker2" })
+	b.AwaitEvent("batch-excl", "go-batch-2")
+	_, before = a.Until("marker2", func(f pushertest.Frame) bool { return f.Event == "marker2" })
 	for _, f := range before {
 		if f.Event == "batch-excl" {
-			t.Errorf("batch socket_id exclusion ignored: %s", f.raw)
+			t.Errorf("batch socket_id exclusion ignored: %s", f.Raw)
 		}
 	}
 
@@ -294,10 +294,10 @@ func TestGoSDKChannelQueries(t *testing.T) {
 	}
 	a := dial(t, s, "A", appKey)
 	b := dial(t, s, "B", appKey)
-	a.subscribe("go-q-one", "", "")
-	b.subscribe("go-q-one", "", "")
-	a.subscribe("go-q-two", "", "")
-	a.subscribe("other-q", "", "")
+	a.MustSubscribe("go-q-one", "", "")
+	b.MustSubscribe("go-q-one", "", "")
+	a.MustSubscribe("go-q-two", "", "")
+	a.MustSubscribe("other-q", "", "")
 	prefix := "go-q-"
 	list, err := sdk.Channels(pusher.ChannelsParams{FilterByPrefix: &prefix})
 	if err != nil {
@@ -349,26 +349,26 @@ func TestGoSDKSendToUser(t *testing.T) {
 	if err := sdk.SendToUser("go-user-1", "notice", map[string]string{"text": "hi"}); err != nil {
 		t.Fatalf("pusher-http-go SendToUser: %v", err)
 	}
-	for _, c := range []*wsClient{a1, a2} {
-		f := c.expectEvent("notice", "#server-to-user-go-user-1")
+	for _, c := range []*pushertest.Client{a1, a2} {
+		f := c.AwaitEvent("notice", "#server-to-user-go-user-1")
 		if dataString(t, f) != `{"text":"hi"}` {
-			t.Errorf("server-to-user data: %s", f.raw)
+			t.Errorf("server-to-user data: %s", f.Raw)
 		}
 	}
 	if err := sdk.SendToUser("go-user-2", "mine", "{}"); err != nil {
 		t.Fatal(err)
 	}
-	_, before := other.until("mine", func(f frame) bool { return f.Event == "mine" })
+	_, before := other.Until("mine", func(f pushertest.Frame) bool { return f.Event == "mine" })
 	for _, f := range before {
 		if f.Event == "notice" {
-			t.Errorf("user 2 received user 1's event: %s", f.raw)
+			t.Errorf("user 2 received user 1's event: %s", f.Raw)
 		}
 	}
 }
 
 // signin signs c in as id with a signature from the Go SDK, subscribes to
 // the user's #server-to-user channel as pusher-js does, and checks the frames.
-func signin(t *testing.T, sdk *pusher.Client, c *wsClient, id string) {
+func signin(t *testing.T, sdk *pusher.Client, c *pushertest.Client, id string) {
 	t.Helper()
 	body, err := sdk.AuthenticateUser([]byte("socket_id="+url.QueryEscape(c.SocketID)), map[string]any{"id": id, "user_info": map[string]string{"name": id}})
 	if err != nil {
@@ -381,20 +381,20 @@ func signin(t *testing.T, sdk *pusher.Client, c *wsClient, id string) {
 	if err := json.Unmarshal(body, &auth); err != nil {
 		t.Fatal(err)
 	}
-	c.send(map[string]any{"event": "pusher:signin", "data": map[string]string{"auth": auth.Auth, "user_data": auth.UserData}})
-	f := c.expect("pusher:signin_success", func(f frame) bool {
+	c.Send(map[string]any{"event": "pusher:signin", "data": map[string]string{"auth": auth.Auth, "user_data": auth.UserData}})
+	f := c.Await("pusher:signin_success", func(f pushertest.Frame) bool {
 		if f.Event == "pusher:error" {
-			t.Fatalf("%s: signin refused: %s", c.name, f.raw)
+			t.Fatalf("%s: signin refused: %s", c.Name, f.Raw)
 		}
 		return f.Event == "pusher:signin_success"
 	})
 	var ok struct {
 		UserData string `json:"user_data"`
 	}
-	if err := f.DataObject(&ok); err != nil || ok.UserData != auth.UserData {
-		t.Errorf("signin_success must echo user_data exactly: sent %s, got %s", auth.UserData, f.raw)
+	if err := f.Decode(&ok); err != nil || ok.UserData != auth.UserData {
+		t.Errorf("signin_success must echo user_data exactly: sent %s, got %s", auth.UserData, f.Raw)
 	}
-	c.subscribe("#server-to-user-"+id, "", "")
+	c.MustSubscribe("#server-to-user-"+id, "", "")
 }
 
 func TestWireSigninRefused(t *testing.T) {
@@ -410,15 +410,15 @@ func TestWireSigninRefused(t *testing.T) {
 	if err := json.Unmarshal(body, &auth); err != nil {
 		t.Fatal(err)
 	}
-	c.send(map[string]any{"event": "pusher:signin", "data": auth})
-	c.expectClose(4009)
+	c.Send(map[string]any{"event": "pusher:signin", "data": auth})
+	c.ExpectClose(4009)
 
 	// #server-to-user- of someone else is refused without signin.
 	d := dial(t, s, "B", appKey)
-	d.sendSubscribe("#server-to-user-victim", "", "")
-	d.expect("subscription_error on #server-to-user-victim", func(f frame) bool {
+	d.Subscribe("#server-to-user-victim", "", nil)
+	d.Await("subscription_error on #server-to-user-victim", func(f pushertest.Frame) bool {
 		if f.Event == "pusher_internal:subscription_succeeded" {
-			t.Fatalf("an unsigned connection subscribed to another user's channel: %s", f.raw)
+			t.Fatalf("an unsigned connection subscribed to another user's channel: %s", f.Raw)
 		}
 		return f.Event == "pusher:subscription_error"
 	})
@@ -440,9 +440,9 @@ func TestWireRefusedConnections(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := dialRaw(t, s, tc.name, tc.path)
-			f := c.expect("pusher:error", func(f frame) bool {
+			f := c.Await("pusher:error", func(f pushertest.Frame) bool {
 				if f.Event == "pusher:connection_established" {
-					t.Fatalf("GET %s was accepted: %s", tc.path, f.raw)
+					t.Fatalf("GET %s was accepted: %s", tc.path, f.Raw)
 				}
 				return f.Event == "pusher:error"
 			})
@@ -450,10 +450,10 @@ func TestWireRefusedConnections(t *testing.T) {
 				Code    int    `json:"code"`
 				Message string `json:"message"`
 			}
-			if err := f.DataObject(&e); err != nil || e.Code != tc.code || e.Message == "" {
-				t.Errorf("GET %s: want pusher:error {code:%d, message}, got %s", tc.path, tc.code, f.raw)
+			if err := f.Decode(&e); err != nil || e.Code != tc.code || e.Message == "" {
+				t.Errorf("GET %s: want pusher:error {code:%d, message}, got %s", tc.path, tc.code, f.Raw)
 			}
-			c.expectClose(wsStatus(tc.code))
+			c.ExpectClose(tc.code)
 		})
 	}
 }
@@ -464,52 +464,52 @@ func TestWireClientEvents(t *testing.T) {
 	const ch = "presence-go-typing"
 	a := dial(t, s, "A", appKey)
 	b := dial(t, s, "B", appKey)
-	for i, c := range []*wsClient{a, b} {
+	for i, c := range []*pushertest.Client{a, b} {
 		auth := authorize(t, sdk, c.SocketID, ch, &pusher.MemberData{UserID: fmt.Sprint("u", i)})
-		c.subscribe(ch, auth["auth"], auth["channel_data"])
+		c.MustSubscribe(ch, auth["auth"], auth["channel_data"])
 	}
-	a.subscribe("go-public-typing", "", "")
-	b.subscribe("go-public-typing", "", "")
+	a.MustSubscribe("go-public-typing", "", "")
+	b.MustSubscribe("go-public-typing", "", "")
 
 	// pusher-js sends data as an object.
-	a.send(`{"event":"client-typing","data":{"on":true},"channel":"` + ch + `"}`)
-	f := b.expectEvent("client-typing", ch)
+	a.SendRaw([]byte(`{"event":"client-typing","data":{"on":true},"channel":"` + ch + `"}`))
+	f := b.AwaitEvent("client-typing", ch)
 	var on struct {
 		On bool `json:"on"`
 	}
-	if err := f.DataObject(&on); err != nil || !on.On || f.UserID != "u0" {
-		t.Errorf(`client event: want data {"on":true} and user_id "u0", got %s`, f.raw)
+	if err := f.Decode(&on); err != nil || !on.On || f.UserID != "u0" {
+		t.Errorf(`client event: want data {"on":true} and user_id "u0", got %s`, f.Raw)
 	}
 	// Refused on a public channel.
-	a.send(`{"event":"client-public","data":{},"channel":"go-public-typing"}`)
+	a.SendRaw([]byte(`{"event":"client-public","data":{},"channel":"go-public-typing"}`))
 	// Marker: a later client event from A on the presence channel.
-	a.send(`{"event":"client-marker","data":{},"channel":"` + ch + `"}`)
-	_, before := b.until("client-marker", func(f frame) bool { return f.Event == "client-marker" })
+	a.SendRaw([]byte(`{"event":"client-marker","data":{},"channel":"` + ch + `"}`))
+	_, before := b.Until("client-marker", func(f pushertest.Frame) bool { return f.Event == "client-marker" })
 	for _, f := range before {
 		if f.Event == "client-public" {
-			t.Errorf("client event relayed on a public channel: %s", f.raw)
+			t.Errorf("client event relayed on a public channel: %s", f.Raw)
 		}
 	}
 	// Never echoed: a marker from the API after B got A's events.
 	if err := sdk.Trigger(ch, "api-marker", "{}"); err != nil {
 		t.Fatal(err)
 	}
-	_, before = a.until("api-marker", func(f frame) bool { return f.Event == "api-marker" })
+	_, before = a.Until("api-marker", func(f pushertest.Frame) bool { return f.Event == "api-marker" })
 	for _, f := range before {
 		if strings.HasPrefix(f.Event, "client-") {
-			t.Errorf("client event echoed to its sender: %s", f.raw)
+			t.Errorf("client event echoed to its sender: %s", f.Raw)
 		}
 	}
 
 	// Rate limit (10/s by default): a burst of 30 → pusher:error 4301.
 	for i := 0; i < 30; i++ {
-		a.send(`{"event":"client-burst","data":{},"channel":"` + ch + `"}`)
+		a.SendRaw([]byte(`{"event":"client-burst","data":{},"channel":"` + ch + `"}`))
 	}
-	e := a.expect("pusher:error 4301", func(f frame) bool { return f.Event == "pusher:error" })
+	e := a.Await("pusher:error 4301", func(f pushertest.Frame) bool { return f.Event == "pusher:error" })
 	var perr struct {
 		Code int `json:"code"`
 	}
-	if err := e.DataObject(&perr); err != nil || perr.Code != 4301 {
-		t.Errorf("rate limit: want pusher:error code 4301, got %s", e.raw)
+	if err := e.Decode(&perr); err != nil || perr.Code != 4301 {
+		t.Errorf("rate limit: want pusher:error code 4301, got %s", e.Raw)
 	}
 }

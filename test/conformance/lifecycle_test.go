@@ -3,6 +3,7 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/parleyhq/parley/internal/pushertest"
 	"net/url"
 	"syscall"
 	"testing"
@@ -14,12 +15,12 @@ func TestWireShutdownDrains(t *testing.T) {
 	s := startServer(t, serverOptions{})
 	a := dial(t, s, "A", appKey)
 	b := dial(t, s, "B", appKey)
-	a.subscribe("drain", "", "")
+	a.MustSubscribe("drain", "", "")
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	a.expectClose(4200)
-	b.expectClose(4200)
+	a.ExpectClose(4200)
+	b.ExpectClose(4200)
 }
 
 // TestWireWatchlistLimit: a watchlist over 100 ids is accepted (signin
@@ -40,19 +41,19 @@ func TestWireWatchlistLimit(t *testing.T) {
 	if err := json.Unmarshal(body, &auth); err != nil {
 		t.Fatal(err)
 	}
-	c.send(map[string]any{"event": "pusher:signin", "data": auth})
-	c.expect("pusher:signin_success", func(f frame) bool {
+	c.Send(map[string]any{"event": "pusher:signin", "data": auth})
+	c.Await("pusher:signin_success", func(f pushertest.Frame) bool {
 		if f.Event == "pusher:error" {
-			t.Fatalf("signin with 101 watched ids refused instead of trimmed: %s", f.raw)
+			t.Fatalf("signin with 101 watched ids refused instead of trimmed: %s", f.Raw)
 		}
 		return f.Event == "pusher:signin_success"
 	})
-	f := c.expect("pusher:error 4302", func(f frame) bool { return f.Event == "pusher:error" })
+	f := c.Await("pusher:error 4302", func(f pushertest.Frame) bool { return f.Event == "pusher:error" })
 	var e struct {
 		Code int `json:"code"`
 	}
-	if err := f.DataObject(&e); err != nil || e.Code != 4302 {
-		t.Errorf("want pusher:error code 4302 after signin_success, got %s", f.raw)
+	if err := f.Decode(&e); err != nil || e.Code != 4302 {
+		t.Errorf("want pusher:error code 4302 after signin_success, got %s", f.Raw)
 	}
-	c.ping() // not a close
+	c.Ping() // not a close
 }

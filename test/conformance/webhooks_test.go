@@ -132,7 +132,7 @@ func TestGoWebhooks(t *testing.T) {
 
 			a := dial(t, s, "A", appKey)
 			auth := authorize(t, sdk, a.SocketID, ch, &pusher.MemberData{UserID: "hook-user"})
-			a.subscribe(ch, auth["auth"], auth["channel_data"])
+			a.MustSubscribe(ch, auth["auth"], auth["channel_data"])
 			hooks.wait(t, "channel_occupied", eventTimeout, is("channel_occupied", ch))
 			added := hooks.wait(t, "member_added", eventTimeout, is("member_added", ch))
 			if added.event.UserID != "hook-user" {
@@ -141,16 +141,16 @@ func TestGoWebhooks(t *testing.T) {
 
 			b := dial(t, s, "B", appKey)
 			authB := authorize(t, sdk, b.SocketID, ch, &pusher.MemberData{UserID: "other"})
-			b.subscribe(ch, authB["auth"], authB["channel_data"])
-			a.send(`{"event":"client-typing","data":{"on":true},"channel":"` + ch + `"}`)
+			b.MustSubscribe(ch, authB["auth"], authB["channel_data"])
+			a.SendRaw([]byte(`{"event":"client-typing","data":{"on":true},"channel":"` + ch + `"}`))
 			ce := hooks.wait(t, "client_event", eventTimeout, is("client_event", ch))
 			if ce.event.Event != "client-typing" || ce.event.Data != `{"on":true}` || ce.event.SocketID != a.SocketID || ce.event.UserID != "hook-user" {
 				t.Errorf(`client_event: want event client-typing, data "{\"on\":true}", socket_id %s, user_id hook-user; got %+v`, a.SocketID, ce.event)
 			}
 
-			b.close()
+			b.Close()
 			left := time.Now()
-			a.close()
+			a.Close()
 			removed := hooks.wait(t, "member_removed", eventTimeout+delay, func(e pusher.WebhookEvent) bool {
 				return e.Name == "member_removed" && e.Channel == ch && e.UserID == "hook-user"
 			})
