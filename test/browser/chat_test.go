@@ -40,6 +40,10 @@ func TestPatientAndProviderChat(t *testing.T) {
 	patient, provider, threadID := pickPair(t, srv, users)
 	t.Logf("patient %s, provider %s, thread %s", patient.ID, provider.ID, threadID)
 
+	// The provider's second phone session goes through a link the test can
+	// cut (see the restart step).
+	provLink := startTCPProxy(t, srv.addr)
+
 	// The patient on a laptop, the provider on a phone-sized screen.
 	pat := newPage(t, browser, "patient", 1100, 760)
 	prov := newPage(t, browser, "provider", 375, 740)
@@ -124,8 +128,9 @@ func TestPatientAndProviderChat(t *testing.T) {
 		prov.close()
 		pat.waitJS("provider offline", `document.querySelector('#thread-presence').dataset.online === 'false' && /last seen|offline/.test(document.querySelector('#thread-presence').textContent)`)
 		pat.shot("08-provider-offline")
+		// Back on the phone, whose network the restart step below cuts.
 		prov = newPage(t, browser, "provider2", 375, 740)
-		signIn(prov, srv.url(""), provider, threadID)
+		signIn(prov, provLink.url(), provider, threadID)
 		openThread(prov, threadID)
 		pat.waitJS("provider online again", `document.querySelector('#thread-presence').dataset.online === 'true'`)
 		pat.shot("09-provider-back")
@@ -138,15 +143,19 @@ func TestPatientAndProviderChat(t *testing.T) {
 		prov.waitJS("banner at the provider", lost)
 		pat.shot("10-server-down")
 		prov.shot("10-server-down")
+		// The provider's phone stays cut off until the messages below are
+		// stored, so it can only learn of them by catching up.
+		provLink.setCut(true)
 		srv.restart()
-		// Sent while the browsers are still reconnecting: they learn of
-		// these from the sync endpoint or the socket, and must show each
-		// exactly once, in order.
 		missed := []string{"while you were away 1 " + stamp, "while you were away 2 " + stamp}
 		for i, text := range missed {
 			srv.call(http.MethodPost, "/api/v1/threads/"+threadID+"/messages", patient.Token,
 				map[string]any{"clientId": fmt.Sprintf("e2e-%s-%d", stamp, i), "content": text, "attachments": []string{}}, nil)
 		}
+		if evalJS[bool](prov, tailIs(missed[:1])) || evalJS[bool](prov, tailIs(missed[1:])) {
+			t.Fatal("the provider shows messages stored while it was cut off: the test would not exercise catch-up")
+		}
+		provLink.setCut(false)
 		prov.waitJS("missed messages", tailIs(missed))
 		pat.waitJS("missed messages at the sender", tailIs(missed))
 		banner := `document.querySelector('#banner').hidden`
@@ -158,9 +167,10 @@ func TestPatientAndProviderChat(t *testing.T) {
 		prov.shot("11-caught-up")
 	})
 
+	var blocked *page
 	step("WebSockets blocked: the page long-polls and still gets messages", func() {
 		proxy := startWSBlockingProxy(t, srv)
-		blocked := newPage(t, browser, "blocked", 375, 740)
+		blocked = newPage(t, browser, "blocked", 375, 740)
 		signIn(blocked, proxy, provider, threadID)
 		openThread(blocked, threadID)
 		blocked.waitJS("polling banner", `document.querySelector('#banner').dataset.state === 'polling' && !document.querySelector('#banner').hidden`)
@@ -168,6 +178,9 @@ func TestPatientAndProviderChat(t *testing.T) {
 		send(pat, text)
 		blocked.waitJS("message by long-poll", tailIs([]string{text}))
 		assertOnce(blocked, []string{text})
+		if evalJS[bool](blocked, `window.parleyApp.link.everConnected`) {
+			t.Fatal("the page behind the WebSocket-refusing proxy had a socket: the message may not have come by polling")
+		}
 		blocked.shot("12-long-polling")
 		blocked.close()
 	})
@@ -178,7 +191,8 @@ func TestPatientAndProviderChat(t *testing.T) {
 		pat.waitJS("upload done", `!!document.querySelector('#uploads li[data-done="true"]')`)
 		pat.shot("13-upload-ready")
 		pat.do("send attachment", chromedp.Click(chromedp.CSS("#compose-send")))
-		thumbLoaded := `[...document.querySelectorAll('#messages .attachment img.thumb')].some((i) => i.complete && i.naturalWidth > 0)`
+		// The picture is 320 px wide; the page asks for ?thumb=160.
+		thumbLoaded := `[...document.querySelectorAll('#messages .attachment img.thumb')].some((i) => i.complete && i.naturalWidth > 0 && i.naturalWidth <= 160)`
 		pat.waitJS("own thumbnail", thumbLoaded)
 		prov.waitJS("thumbnail at the provider", thumbLoaded)
 		// The provider downloads the original with their own token, as the
@@ -193,7 +207,7 @@ func TestPatientAndProviderChat(t *testing.T) {
 	})
 
 	step("no CSP violations", func() {
-		for _, p := range []*page{pat, prov} {
+		for _, p := range []*page{pat, prov, blocked} {
 			if v := p.cspViolations(); len(v) > 0 {
 				t.Errorf("%s: %v", p.name, v)
 			}

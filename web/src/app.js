@@ -158,6 +158,16 @@ export class App {
     return sortThreads([...this.threads.values()]);
   }
 
+  /**
+   * What the page may say about userId's presence: null while the socket
+   * is down (the last answer may be stale), else {online, lastSeen}.
+   * @param {string} userId
+   */
+  presenceOf(userId) {
+    if (this.link.state !== 'connected') return null;
+    return this.presence.get(userId) || { online: false, lastSeen: null };
+  }
+
   /** @param {string} userId */
   nameOf(userId) {
     return this.users.get(userId)?.name || 'Someone';
@@ -436,7 +446,7 @@ export class App {
   setReachable(ok) {
     const was = this.link.reachable;
     this.link.reachable = ok;
-    if (ok && this.pusher && shouldKick({ state: this.link.state, wasReachable: was, now: Date.now(), lastKick: this.lastKick })) {
+    if (ok && this.pusher && shouldKick({ state: this.link.state, everConnected: this.link.everConnected, wasReachable: was, now: Date.now(), lastKick: this.lastKick })) {
       this.lastKick = Date.now();
       console.info('parley: server reachable, reconnecting the socket now');
       this.pusher.disconnect();
@@ -474,6 +484,11 @@ export class App {
         if (ms !== null) this.schedulePolling(ms);
       }
       this.renderBanner();
+      if ((s.previous === 'connected') !== (s.current === 'connected')) {
+        // Presence is only known over a live socket.
+        this.inboxView.render();
+        if (this.current) this.threadView.renderHeader();
+      }
     });
     // pusher-js starts connecting in its constructor, before the handler
     // above was bound: schedule the fallback for the state it is in now.

@@ -51,11 +51,14 @@ export function pollAfter(state, everConnected) {
 /**
  * Whether to make pusher-js reconnect now: the server just answered a poll
  * (so it is up) while the socket is down. pusher-js on its own waits up to
- * 15 s between attempts after a failure.
- * @param {{state:string, wasReachable:boolean|null|undefined, now:number, lastKick:number}} s
+ * 15 s between attempts after a failure. A first connection that is merely
+ * slow is left alone unless a poll had failed: restarting it would only
+ * delay it.
+ * @param {{state:string, everConnected:boolean, wasReachable:boolean|null|undefined, now:number, lastKick:number}} s
  */
 export function shouldKick(s) {
-  return s.state !== 'connected' && s.wasReachable !== true && s.now - s.lastKick >= KICK_MIN_INTERVAL_MS;
+  if (s.state === 'connected' || s.now - s.lastKick < KICK_MIN_INTERVAL_MS) return false;
+  return s.wasReachable === false || (s.everConnected && s.wasReachable !== true);
 }
 
 /**

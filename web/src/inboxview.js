@@ -27,12 +27,14 @@ export class InboxView {
     const app = this.app;
     const items = app.sortedThreads().map((t) => {
       const others = app.others(t);
-      const online = others.some((/** @type {any} */ p) => app.presence.get(p.id)?.online);
+      const online = others.some((/** @type {any} */ p) => app.presenceOf(p.id)?.online);
       const last = t.lastMessage;
       let preview = 'No messages yet';
       if (last) {
         const who = last.senderId === app.me.id ? 'You: ' : '';
-        const body = last.deleted ? 'Message deleted' : last.content || (last.attachments?.length ? 'Attachment' : '');
+        const files = last.attachments || [];
+        const body = last.deleted ? 'Message deleted'
+          : last.content || (files.length === 1 ? `Attachment: ${files[0].name || 'file'}` : files.length ? `${files.length} attachments` : '');
         preview = who + body;
       }
       const unread = t.id === app.current ? 0 : t.unread || 0;

@@ -141,12 +141,13 @@ export class ThreadView {
     this.title.textContent = this.app.titleOf(t);
     const others = this.app.others(t);
     const parts = others.map((/** @type {any} */ p) => {
-      const pr = this.app.presence.get(p.id);
+      const pr = this.app.presenceOf(p.id);
       return { name: p.name, online: !!pr?.online, text: presenceText(pr) };
     });
     const online = parts.some((p) => p.online);
-    this.presence.textContent = parts.length === 1 ? parts[0].text : parts.map((p) => `${p.name}: ${p.text}`).join(' · ');
-    this.presence.dataset.online = String(online);
+    this.presence.textContent = parts.length === 1 ? parts[0].text : parts.filter((p) => p.text).map((p) => `${p.name}: ${p.text}`).join(' · ');
+    // "unknown" while the socket is down: no stale "online" on screen.
+    this.presence.dataset.online = this.app.link.state === 'connected' ? String(online) : 'unknown';
     this.presence.classList.toggle('is-online', online);
   }
 

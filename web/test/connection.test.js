@@ -48,13 +48,19 @@ test('pollAfter: at once when the socket is lost, after a grace period on first 
 });
 
 test('shouldKick: when the server comes back and the socket is down, throttled', () => {
-  const base = { state: 'connecting', wasReachable: false, now: 100000, lastKick: 0 };
+  const base = { state: 'connecting', everConnected: true, wasReachable: false, now: 100000, lastKick: 0 };
   assert.equal(shouldKick(base), true);
-  assert.equal(shouldKick({ ...base, wasReachable: null }), true);
+  assert.equal(shouldKick({ ...base, wasReachable: null }), true, 'first poll after a drop answered');
   assert.equal(shouldKick({ ...base, wasReachable: true }), false, 'already reachable: no new information');
   assert.equal(shouldKick({ ...base, state: 'connected' }), false);
   assert.equal(shouldKick({ ...base, lastKick: base.now - KICK_MIN_INTERVAL_MS + 1 }), false);
   assert.equal(shouldKick({ ...base, lastKick: base.now - KICK_MIN_INTERVAL_MS }), true);
+});
+
+test('shouldKick: a slow first connection is left alone unless the server had been down', () => {
+  const first = { state: 'connecting', everConnected: false, wasReachable: null, now: 100000, lastKick: 0 };
+  assert.equal(shouldKick(first), false);
+  assert.equal(shouldKick({ ...first, wasReachable: false }), true);
 });
 
 test('retryDelay backs off to 30 s', () => {
