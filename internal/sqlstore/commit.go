@@ -180,6 +180,9 @@ func (s *Store) batchOnce(ctx context.Context, live []*writeReq, results []error
 		return false, false
 	}
 	t := &tx{s: s, db: s.db, tx: sqlTx}
+	if !savepoints {
+		t.p = &pending{}
+	}
 	for i, r := range live {
 		if !savepoints {
 			if err := r.fn(ctx, t); err != nil {
@@ -203,6 +206,12 @@ func (s *Store) batchOnce(ctx context.Context, live []*writeReq, results []error
 			sqlTx.Rollback()
 			return false, false
 		}
+	}
+	if err := t.flush(ctx); err != nil {
+		// A duplicate idempotency key or a failed deferred insert: re-run
+		// with savepoints, which defer nothing.
+		sqlTx.Rollback()
+		return true, false
 	}
 	if err := sqlTx.Commit(); err != nil {
 		s.log.Warn("group commit failed; retrying requests one by one", "requests", len(live), "err", err)
@@ -238,7 +247,8 @@ func isDBError(err error) bool {
 type tx struct {
 	s  *Store
 	db *sql.DB
-	tx *sql.Tx // nil for reads
+	tx *sql.Tx  // nil for reads
+	p  *pending // non-nil in a batch's savepoint-free attempt (deferred.go)
 }
 
 type stmtKey struct {
@@ -269,6 +279,11 @@ func (t *tx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 }
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if t.p != nil {
+		if err := t.beforeStatement(ctx, q); err != nil {
+			return nil, err
+		}
+	}
 	st, err := t.prepared(ctx, q)
 	if err != nil {
 		return nil, err
@@ -286,6 +301,11 @@ func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if t.p != nil {
+		if err := t.beforeStatement(ctx, q); err != nil {
+			return nil, err
+		}
+	}
 	st, err := t.prepared(ctx, q)
 	if err != nil {
 		return nil, err
@@ -316,6 +336,11 @@ func (r row) Scan(dest ...any) error {
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) row {
+	if t.p != nil {
+		if err := t.beforeStatement(ctx, q); err != nil {
+			return row{err: err}
+		}
+	}
 	st, err := t.prepared(ctx, q)
 	if err != nil {
 		return row{err: err}

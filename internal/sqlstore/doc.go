@@ -6,7 +6,11 @@
 //
 // Writes go through group commit (commit.go): concurrent Store.Write calls
 // share one transaction, each in its own savepoint, and return after the
-// shared commit.
+// shared commit. In a batch's first, savepoint-free attempt, inserts are
+// deferred into multi-row statements and per-thread counters are kept in
+// memory (deferred.go); any conflict re-runs the batch with savepoints and
+// nothing deferred. On SQLite, WAL checkpoints run in the background
+// (checkpoint.go).
 //
 // Concurrency: every Store method is safe for concurrent use. Close is
 // idempotent and waits for queued writes.

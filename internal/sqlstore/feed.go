@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 
@@ -56,6 +57,10 @@ func (t *tx) DetachMessageAttachments(ctx context.Context, messageID string) err
 }
 
 func (t *tx) InsertChange(ctx context.Context, c messenger.ChangeRecord) error {
+	if t.p != nil {
+		t.p.changes = append(t.p.changes, c)
+		return nil
+	}
 	_, err := t.exec(ctx, `INSERT INTO changes (thread_id, kind, message_id, user_id, seq, at) VALUES (?, ?, ?, ?, ?, ?)`,
 		c.ThreadID, c.Kind, c.MessageID, c.UserID, c.Seq, micros(c.At))
 	return err
@@ -83,6 +88,17 @@ func (t *tx) ListChanges(ctx context.Context, userID string, after messenger.Cha
 	return out, rows.Err()
 }
 
+// Statements named so that deferred.go can tell them apart.
+const (
+	qInsertOutbox       = `INSERT INTO outbox (events) VALUES (?)`
+	qUpsertNotification = `INSERT INTO notifications (user_id, thread_id, message_id, seq, due_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, thread_id) DO UPDATE SET message_id = excluded.message_id, seq = excluded.seq,
+		due_at = CASE WHEN notifications.failed = 1 THEN excluded.due_at ELSE notifications.due_at END,
+		attempts = CASE WHEN notifications.failed = 1 THEN 0 ELSE notifications.attempts END,
+		failed = 0`
+	qInsertAudit = `INSERT INTO audit_log (actor_id, action, thread_id, message_id, at) VALUES (?, ?, ?, ?, ?)`
+)
+
 // outboxEvent is one element of an outbox row's events column.
 type outboxEvent struct {
 	Channels []string        `json:"channels"`
@@ -98,11 +114,15 @@ func (t *tx) InsertOutbox(ctx context.Context, entries []messenger.OutboxEntry) 
 	for i, e := range entries {
 		evs[i] = outboxEvent{Channels: e.Channels, Event: e.Event, Data: e.Data}
 	}
+	if t.p != nil {
+		t.p.events = append(t.p.events, evs...)
+		return nil
+	}
 	b, err := json.Marshal(evs)
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, `INSERT INTO outbox (events) VALUES (?)`, string(b))
+	_, err = t.exec(ctx, qInsertOutbox, string(b))
 	return err
 }
 
@@ -110,25 +130,27 @@ func (t *tx) UpsertNotification(ctx context.Context, n messenger.Notification) e
 	// A failed notification is replaced by the newer one (its failure was
 	// logged and counted); a pending one keeps its due time so that a busy
 	// thread still notifies after the delay.
-	_, err := t.exec(ctx, `INSERT INTO notifications (user_id, thread_id, message_id, seq, due_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, thread_id) DO UPDATE SET message_id = excluded.message_id, seq = excluded.seq,
-		due_at = CASE WHEN notifications.failed = 1 THEN excluded.due_at ELSE notifications.due_at END,
-		attempts = CASE WHEN notifications.failed = 1 THEN 0 ELSE notifications.attempts END,
-		failed = 0`, n.UserID, n.ThreadID, n.MessageID, n.Seq, micros(n.DueAt))
+	_, err := t.exec(ctx, qUpsertNotification, n.UserID, n.ThreadID, n.MessageID, n.Seq, micros(n.DueAt))
 	return err
 }
 
 func (t *tx) InsertAudit(ctx context.Context, a messenger.AuditEntry) error {
-	_, err := t.exec(ctx, `INSERT INTO audit_log (actor_id, action, thread_id, message_id, at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := t.exec(ctx, qInsertAudit,
 		a.ActorID, a.Action, a.ThreadID, a.MessageID, micros(a.At))
 	return err
 }
 
-// ClaimOutbox implements messenger.Store.
+// ClaimOutbox implements messenger.Store. The rows are decoded after the
+// write returns, so that the single SQLite committer does not spend its
+// time parsing JSON.
 func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]messenger.OutboxEntry, error) {
-	var out []messenger.OutboxEntry
+	type claimed struct {
+		id  int64
+		raw string
+	}
+	var got []claimed
 	err := s.write(ctx, func(ctx context.Context, t *tx) error {
-		out = nil
+		got = got[:0]
 		rows, err := t.query(ctx, `UPDATE outbox SET claimed_by = ?, lease_until = ?
 		WHERE id IN (SELECT id FROM outbox WHERE claimed_by = ? OR lease_until < ? ORDER BY id LIMIT ?`+s.d.skipLocked+`)
 		RETURNING id, events`, owner, micros(now.Add(lease)), owner, micros(now), limit)
@@ -137,23 +159,29 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, le
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var id int64
-			var raw string
-			if err := rows.Scan(&id, &raw); err != nil {
+			var c claimed
+			if err := rows.Scan(&c.id, &c.raw); err != nil {
 				return err
 			}
-			var evs []outboxEvent
-			if err := json.Unmarshal([]byte(raw), &evs); err != nil {
-				return err
-			}
-			for _, e := range evs {
-				out = append(out, messenger.OutboxEntry{ID: id, Channels: e.Channels, Event: e.Event, Data: []byte(e.Data)})
-			}
+			got = append(got, c)
 		}
 		return rows.Err()
 	})
-	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].id < got[j].id })
+	var out []messenger.OutboxEntry
+	for _, c := range got {
+		var evs []outboxEvent
+		if err := json.Unmarshal([]byte(c.raw), &evs); err != nil {
+			return nil, fmt.Errorf("sqlstore: outbox row %d: %w", c.id, err)
+		}
+		for _, e := range evs {
+			out = append(out, messenger.OutboxEntry{ID: c.id, Channels: e.Channels, Event: e.Event, Data: []byte(e.Data)})
+		}
+	}
+	return out, nil
 }
 
 // CompleteOutbox implements messenger.Store.

@@ -53,6 +53,7 @@ type Store struct {
 	d    dialect
 	db   *sql.DB // writes; on SQLite one connection
 	rdb  *sql.DB // reads; on PostgreSQL the same pool as db
+	ck   *sql.DB // SQLite only: the background checkpointer's connection
 	opts Options
 	log  *slog.Logger
 
@@ -102,7 +103,8 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	}
 	// temp_store=MEMORY keeps savepoint sub-journals off the disk.
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
-	db, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-65536)&_txlock=immediate")
+	// wal_autocheckpoint(0): checkpoints run in the background (checkpoint.go).
+	db, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
@@ -131,8 +133,21 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	}
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
+	ck, err := sql.Open("sqlite", base)
+	if err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetMaxIdleConns(1)
+	ck.SetConnMaxIdleTime(0)
 	opts.Committers = 1
-	return newStore(sqliteDialect, db, rdb, opts), nil
+	s := newStore(sqliteDialect, db, rdb, opts)
+	s.ck = ck
+	s.wg.Add(1)
+	go s.checkpointer(ck)
+	return s, nil
 }
 
 // OpenPostgres connects with pgx to url and applies migrations under a
@@ -224,6 +239,9 @@ func (s *Store) Close() error {
 		err = s.db.Close()
 		if s.rdb != s.db {
 			err = errors.Join(err, s.rdb.Close())
+		}
+		if s.ck != nil {
+			err = errors.Join(err, s.ck.Close())
 		}
 	})
 	return err

@@ -11,6 +11,18 @@ import (
 
 var _ messenger.Tx = (*tx)(nil)
 
+// Statements named so that deferred.go can tell them apart.
+const (
+	qUpsertUser = `INSERT INTO users (id, role, name) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET role = excluded.role, name = excluded.name`
+	qNextSeq    = `UPDATE threads SET last_seq = last_seq + 1, last_activity = ? WHERE id = ? RETURNING last_seq`
+	qRecordSend = `UPDATE participants SET
+		unread = CASE WHEN user_id = ? THEN 0 ELSE unread + 1 END,
+		read_seq = CASE WHEN user_id = ? AND read_seq < ? THEN ? ELSE read_seq END,
+		read_at = CASE WHEN user_id = ? AND read_seq < ? THEN ? ELSE read_at END
+		WHERE thread_id = ? RETURNING user_id, unread, read_seq, read_at`
+)
+
 func notFound(what string) error { return messenger.Errorf(messenger.ENOTFOUND, "%s not found", what) }
 
 func strArgs(ids []string) []any {
@@ -22,8 +34,7 @@ func strArgs(ids []string) []any {
 }
 
 func (t *tx) UpsertUser(ctx context.Context, u messenger.User) error {
-	_, err := t.exec(ctx, `INSERT INTO users (id, role, name) VALUES (?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET role = excluded.role, name = excluded.name`, u.ID, string(u.Role), u.Name)
+	_, err := t.exec(ctx, qUpsertUser, u.ID, string(u.Role), u.Name)
 	return err
 }
 
@@ -172,16 +183,33 @@ func (t *tx) Partners(ctx context.Context, userID string) ([]string, error) {
 }
 
 func (t *tx) NextSeq(ctx context.Context, threadID string, at time.Time) (int64, error) {
+	if t.p != nil {
+		if st := t.p.threads[threadID]; st != nil {
+			// The row is ours until commit (one writer on SQLite; the
+			// first UPDATE's row lock on PostgreSQL): count in memory.
+			st.seq++
+			st.at = micros(at)
+			st.dirty = true
+			return st.seq, nil
+		}
+	}
 	var seq int64
-	err := t.queryRow(ctx, `UPDATE threads SET last_seq = last_seq + 1, last_activity = ? WHERE id = ? RETURNING last_seq`,
+	err := t.queryRow(ctx, qNextSeq,
 		micros(at), threadID).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, notFound("thread")
+	}
+	if err == nil && t.p != nil {
+		t.p.thread(threadID, seq, micros(at))
 	}
 	return seq, err
 }
 
 func (t *tx) InsertMessage(ctx context.Context, m *messenger.Message) (bool, error) {
+	if t.p != nil {
+		t.p.msgs = append(t.p.msgs, *m)
+		return true, nil
+	}
 	res, err := t.exec(ctx, `INSERT INTO messages (id, thread_id, seq, sender_id, client_id, content, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, sender_id, client_id) DO NOTHING`,
 		m.ID, m.ThreadID, m.Seq, m.SenderID, m.ClientID, m.Content, micros(m.CreatedAt))
@@ -321,26 +349,34 @@ func (t *tx) CountUnread(ctx context.Context, threadID, userID string, afterSeq 
 }
 
 func (t *tx) RecordSend(ctx context.Context, threadID, senderID string, seq int64, at time.Time) (map[string]int64, error) {
-	rows, err := t.query(ctx, `UPDATE participants SET
-		unread = CASE WHEN user_id = ? THEN 0 ELSE unread + 1 END,
-		read_seq = CASE WHEN user_id = ? AND read_seq < ? THEN ? ELSE read_seq END,
-		read_at = CASE WHEN user_id = ? AND read_seq < ? THEN ? ELSE read_at END
-		WHERE thread_id = ? RETURNING user_id, unread`,
+	if t.p != nil {
+		if ps, ok := t.p.parts[threadID]; ok {
+			return recordSendInMemory(ps, senderID, seq, micros(at)), nil
+		}
+	}
+	rows, err := t.query(ctx, qRecordSend,
 		senderID, senderID, seq, seq, senderID, seq, micros(at), threadID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]int64{}
+	var ps []*partState
 	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
+		var p partState
+		if err := rows.Scan(&p.user, &p.unread, &p.readSeq, &p.readAt); err != nil {
 			return nil, err
 		}
-		out[id] = n
+		out[p.user] = p.unread
+		ps = append(ps, &p)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if t.p != nil {
+		t.p.participants(threadID, ps)
+	}
+	return out, nil
 }
 
 func (t *tx) RecordDelete(ctx context.Context, threadID, senderID string, seq int64) error {

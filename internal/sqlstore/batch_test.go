@@ -1,0 +1,126 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/messenger"
+	"github.com/parleyhq/parley/internal/sqlstore"
+)
+
+// TestBatchedSendsKeepCounters drives many concurrent sends (with some
+// retried idempotency keys) into a few threads, so that group-commit
+// batches hold several sends per thread and exercise the deferred inserts
+// and in-memory counters (deferred.go), then checks every invariant they
+// replace against the stored rows: gapless seqs, threads.last_seq, the
+// sender's read marker and the others' unread counts, one change row per
+// message, no duplicate per idempotency key.
+func TestBatchedSendsKeepCounters(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(testing.TB) func() messenger.Store
+	}{{"sqlite", sqliteFactory}, {"postgres", postgresFactory}} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := tc.open(t)()
+			svc := messenger.NewService(store, messenger.Config{})
+			if err := svc.Open(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { svc.Close() })
+			ctx := context.Background()
+			pat := messenger.Actor{UserID: "p1", Role: messenger.RolePatient, Name: "P"}
+			doc := messenger.Actor{UserID: "d1", Role: messenger.RoleProvider, Name: "D"}
+			svc.Touch(ctx, pat)
+			svc.Touch(ctx, doc)
+			const threads, senders, each = 3, 24, 25
+			ids := make([]string, threads)
+			for i := range ids {
+				th, err := svc.CreateThread(ctx, pat, messenger.NewThread{Participants: []messenger.ParticipantInput{{ID: doc.UserID}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids[i] = th.ID
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, senders)
+			for g := range senders {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					who := pat
+					if g%3 == 0 {
+						who = doc
+					}
+					for i := range each {
+						// Every fifth send repeats the previous key.
+						k := i - boolInt(i%5 == 4)
+						key := fmt.Sprintf("g%d-%d", g, k)
+						if _, _, err := svc.SendMessage(ctx, who, ids[(g+k)%threads], messenger.NewMessage{ClientID: key, Content: "x"}); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			db := store.(*sqlstore.Store).DB()
+			q := func(query string, args ...any) *sql.Row {
+				if store.(*sqlstore.Store).Dialect() == "postgres" {
+					for i := 1; i <= len(args); i++ {
+						query = replaceFirst(query, "?", fmt.Sprintf("$%d", i))
+					}
+				}
+				return db.QueryRow(query, args...)
+			}
+			total := 0
+			for _, id := range ids {
+				var n, maxSeq, lastSeq, changes int64
+				if err := q(`SELECT count(*), COALESCE(max(seq), 0) FROM messages WHERE thread_id = ?`, id).Scan(&n, &maxSeq); err != nil {
+					t.Fatal(err)
+				}
+				q(`SELECT last_seq FROM threads WHERE id = ?`, id).Scan(&lastSeq)
+				q(`SELECT count(*) FROM changes WHERE thread_id = ? AND kind = ?`, id, messenger.ChangeNewMessage).Scan(&changes)
+				if n != maxSeq || lastSeq != n || changes != n {
+					t.Fatalf("thread %s: %d messages, max seq %d, last_seq %d, %d change rows", id, n, maxSeq, lastSeq, changes)
+				}
+				for _, u := range []string{pat.UserID, doc.UserID} {
+					var readSeq, unread, want, lastOwn int64
+					q(`SELECT read_seq, unread FROM participants WHERE thread_id = ? AND user_id = ?`, id, u).Scan(&readSeq, &unread)
+					q(`SELECT COALESCE(max(seq), 0) FROM messages WHERE thread_id = ? AND sender_id = ?`, id, u).Scan(&lastOwn)
+					q(`SELECT count(*) FROM messages WHERE thread_id = ? AND sender_id <> ? AND seq > ?`, id, u, readSeq).Scan(&want)
+					if readSeq != lastOwn || unread != want {
+						t.Fatalf("thread %s user %s: read_seq %d (last own %d), unread %d (want %d)", id, u, readSeq, lastOwn, unread, want)
+					}
+				}
+				total += int(n)
+			}
+			distinct := senders * (each - each/5)
+			if total != distinct {
+				t.Fatalf("%d messages stored, want %d (one per idempotency key)", total, distinct)
+			}
+		})
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func replaceFirst(s, old, repl string) string {
+	for i := 0; i+len(old) <= len(s); i++ {
+		if s[i:i+len(old)] == old {
+			return s[:i] + repl + s[i+len(old):]
+		}
+	}
+	return s
+}
