@@ -16,7 +16,6 @@ type Client struct {
 	app      *appState
 	conn     Conn
 	socketID string
-	key      string // node/socket, the State's name for this connection
 
 	lastActive atomic.Int64 // unix nanos of the last inbound traffic
 	pingedAt   atomic.Int64 // unix nanos of an unanswered server ping, or 0
@@ -30,13 +29,24 @@ type Client struct {
 	// userKnown is whether the State confirmed the sign-in, so watchers
 	// were told if it was the user's first connection. A sign-in during a
 	// State outage is announced when the State takes it back (Arrived).
-	userKnown   bool
-	watchlist   []string
-	userInfoRaw json.RawMessage
-	authorized  bool // signed in or holds a private/presence subscription
-	rateSecond  int64
-	rateCount   int
+	userKnown  bool
+	authorized bool      // signed in or holds a private/presence subscription
+	signed     *signedIn // user_info and watchlist of a signed-in connection
+	rateSecond int32     // low bits of the unix second of rateCount
+	rateCount  int32     // client events in that second
 }
+
+// signedIn is what only a signed-in connection holds; most connections
+// never sign in, so it lives behind a pointer to keep Client small (the
+// per-socket memory budget is about 2 KiB).
+type signedIn struct {
+	userInfo  json.RawMessage
+	watchlist []string
+}
+
+// key names this connection in the cluster State: "node/socket". It is
+// derived rather than stored; it is needed only on subscription changes.
+func (cl *Client) key() string { return cl.hub.connKey(cl.socketID) }
 
 type subscription struct {
 	kind       pusher.Channel
@@ -73,7 +83,6 @@ func (h *Hub) Connect(c Conn, appKey string, query pusher.Query) *Client {
 	}
 	now := time.Now().UnixNano()
 	cl := &Client{hub: h, app: a, conn: c, socketID: pusher.NewSocketID(), opened: now}
-	cl.key = h.connKey(cl.socketID)
 	cl.lastActive.Store(now)
 	a.mu.Lock()
 	a.clients[cl] = struct{}{}
@@ -141,7 +150,10 @@ func (cl *Client) Closed() {
 	subs := cl.subs
 	cl.subs = nil
 	user := cl.userID
-	watchlist := cl.watchlist
+	var watchlist []string
+	if cl.signed != nil {
+		watchlist = cl.signed.watchlist
+	}
 	cl.mu.Unlock()
 
 	ctx, cancel := cl.hub.stateCtx()

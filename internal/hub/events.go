@@ -68,12 +68,12 @@ func (cl *Client) overRate(perSecond int) bool {
 	if perSecond <= 0 {
 		return false
 	}
-	sec := time.Now().Unix()
+	sec := int32(time.Now().Unix()) // wraps, but only equality matters
 	if sec != cl.rateSecond {
 		cl.rateSecond, cl.rateCount = sec, 0
 	}
 	cl.rateCount++
-	return cl.rateCount > perSecond
+	return int(cl.rateCount) > perSecond
 }
 
 // ErrEncryptedMulti is returned for a publish to several channels when one

@@ -37,13 +37,13 @@ func (h *Hub) Entries() []Entry {
 		for _, cl := range a.allClients() {
 			cl.mu.Lock()
 			for name, s := range cl.subs {
-				out = append(out, Entry{Kind: EntrySubscription, App: a.app.ID, Channel: name, Conn: cl.key})
+				out = append(out, Entry{Kind: EntrySubscription, App: a.app.ID, Channel: name, Conn: cl.key()})
 				if s.member != "" {
-					out = append(out, Entry{Kind: EntryMember, App: a.app.ID, Channel: name, Member: Member{UserID: s.member, UserInfo: s.memberInfo}, Conn: cl.key})
+					out = append(out, Entry{Kind: EntryMember, App: a.app.ID, Channel: name, Member: Member{UserID: s.member, UserInfo: s.memberInfo}, Conn: cl.key()})
 				}
 			}
 			if cl.userID != "" {
-				out = append(out, Entry{Kind: EntryUser, App: a.app.ID, Member: Member{UserID: cl.userID}, Conn: cl.key, Announced: cl.userKnown})
+				out = append(out, Entry{Kind: EntryUser, App: a.app.ID, Member: Member{UserID: cl.userID}, Conn: cl.key(), Announced: cl.userKnown})
 			}
 			cl.mu.Unlock()
 		}
@@ -97,7 +97,7 @@ func (h *Hub) Arrived(ctx context.Context, e Entry) {
 		return
 	}
 	for _, cl := range a.userClients(e.Member.UserID) {
-		if cl.key == e.Conn {
+		if cl.key() == e.Conn {
 			cl.mu.Lock()
 			cl.userKnown = true
 			cl.mu.Unlock()

@@ -112,7 +112,7 @@ func (cl *Client) subscribe(data json.RawMessage) {
 
 	a := cl.app
 	a.addSubscriber(d.Channel, kind, cl)
-	count, occupied, err := cl.hub.state.AddSubscription(ctx, app.ID, d.Channel, cl.key)
+	count, occupied, err := cl.hub.state.AddSubscription(ctx, app.ID, d.Channel, cl.key())
 	if err != nil {
 		cl.hub.log.Warn("state add subscription failed", "app", app.ID, "err", err)
 	}
@@ -120,7 +120,7 @@ func (cl *Client) subscribe(data json.RawMessage) {
 		cl.hub.observe(app, pusher.WebhookEvent{Name: pusher.HookChannelOccupied, Channel: d.Channel})
 	}
 	if member != nil {
-		added, err := cl.hub.state.AddMember(ctx, app.ID, d.Channel, *member, cl.key)
+		added, err := cl.hub.state.AddMember(ctx, app.ID, d.Channel, *member, cl.key())
 		if err != nil {
 			cl.hub.log.Warn("state add member failed", "app", app.ID, "err", err)
 		}
@@ -289,7 +289,7 @@ func (cl *Client) leave(ctx context.Context, channel string, s *subscription) {
 	app := a.app
 	a.removeSubscriber(channel, cl)
 	if s.member != "" {
-		removed, err := cl.hub.state.RemoveMember(ctx, app.ID, channel, s.member, cl.key)
+		removed, err := cl.hub.state.RemoveMember(ctx, app.ID, channel, s.member, cl.key())
 		if err != nil {
 			cl.hub.log.Warn("state remove member failed", "app", app.ID, "err", err)
 		}
@@ -299,7 +299,7 @@ func (cl *Client) leave(ctx context.Context, channel string, s *subscription) {
 			cl.hub.observe(app, pusher.WebhookEvent{Name: pusher.HookMemberRemoved, Channel: channel, UserID: s.member})
 		}
 	}
-	count, vacated, err := cl.hub.state.RemoveSubscription(ctx, app.ID, channel, cl.key)
+	count, vacated, err := cl.hub.state.RemoveSubscription(ctx, app.ID, channel, cl.key())
 	if err != nil {
 		cl.hub.log.Warn("state remove subscription failed", "app", app.ID, "err", err)
 	}

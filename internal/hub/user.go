@@ -63,16 +63,16 @@ func (cl *Client) signin(data json.RawMessage) {
 	}
 	cl.userID = id
 	cl.authorized = true
-	cl.userInfoRaw = compactJSON(ud.UserInfo)
+	cl.signed = &signedIn{userInfo: compactJSON(ud.UserInfo)}
 	var overLimit bool
 	if app.Watchlist {
 		wl := dedupe(ud.Watchlist)
 		if max := app.Limits.MaxWatchlist; max > 0 && len(wl) > max {
 			wl, overLimit = wl[:max], true
 		}
-		cl.watchlist = wl
+		cl.signed.watchlist = wl
 	}
-	watchlist := cl.watchlist
+	watchlist := cl.signed.watchlist
 	cl.mu.Unlock()
 
 	a := cl.app
@@ -90,7 +90,7 @@ func (cl *Client) signin(data json.RawMessage) {
 
 	ctx, cancel := cl.hub.stateCtx()
 	defer cancel()
-	first, err := cl.hub.state.AddUser(ctx, app.ID, id, cl.key)
+	first, err := cl.hub.state.AddUser(ctx, app.ID, id, cl.key())
 	if err != nil {
 		cl.hub.log.Warn("state add user failed", "app", app.ID, "err", err)
 	} else {
@@ -120,7 +120,12 @@ func (cl *Client) signin(data json.RawMessage) {
 }
 
 // userInfo returns the signed-in user's info; cl.mu must be held.
-func (cl *Client) userInfo() json.RawMessage { return cl.userInfoRaw }
+func (cl *Client) userInfo() json.RawMessage {
+	if cl.signed == nil {
+		return nil
+	}
+	return cl.signed.userInfo
+}
 
 // signout removes a closed connection from the user index and tells
 // watchers when it was the user's last connection anywhere.
@@ -133,7 +138,7 @@ func (cl *Client) signout(ctx context.Context, user string, watchlist []string) 
 		removeFrom(a.watchers, w, cl)
 	}
 	a.mu.Unlock()
-	last, err := cl.hub.state.RemoveUser(ctx, app.ID, user, cl.key)
+	last, err := cl.hub.state.RemoveUser(ctx, app.ID, user, cl.key())
 	if err != nil {
 		cl.hub.log.Warn("state remove user failed", "app", app.ID, "err", err)
 	}
