@@ -1,10 +1,6 @@
 package hub
 
-import (
-	"context"
-
-	"github.com/parleyhq/parley/internal/pusher"
-)
+import "github.com/parleyhq/parley/internal/pusher"
 
 // Event is one publish through the HTTP API or from the messenger.
 type Event struct {
@@ -34,5 +30,3 @@ type CachedEvent struct {
 type Observer interface {
 	Observe(app *pusher.App, e pusher.WebhookEvent)
 }
-
-var _ = context.Background

@@ -221,9 +221,3 @@ func (h *Hub) deliverRemote(p Publication) {
 		}
 	}
 }
-
-// jsonString is a small helper for presence payloads.
-func jsonString(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}

@@ -76,8 +76,7 @@ func (h *Hub) Forget(ctx context.Context, g Gone) {
 	case EntrySubscription:
 		h.observe(app, pusher.WebhookEvent{Name: pusher.HookChannelVacated, Channel: g.Channel})
 	case EntryMember:
-		payload := pusher.EventFrame(pusher.EventMemberRemoved, g.Channel, `{"user_id":`+string(pusher.AppendString(nil, g.UserID))+`}`, "")
-		h.publish(ctx, a, g.Channel, payload, "")
+		h.publish(ctx, a, g.Channel, memberRemovedFrame(g.Channel, g.UserID), "")
 		h.observe(app, pusher.WebhookEvent{Name: pusher.HookMemberRemoved, Channel: g.Channel, UserID: g.UserID})
 	case EntryUser:
 		a.notifyWatchers(g.UserID, false)

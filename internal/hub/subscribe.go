@@ -252,6 +252,11 @@ func presenceData(members []Member) string {
 	return b.String()
 }
 
+// memberRemovedFrame encodes pusher_internal:member_removed for one user.
+func memberRemovedFrame(channel, userID string) []byte {
+	return pusher.EventFrame(pusher.EventMemberRemoved, channel, `{"user_id":`+string(pusher.AppendString(nil, userID))+`}`, "")
+}
+
 func memberJSON(m Member) string {
 	b := []byte(`{"user_id":`)
 	b = pusher.AppendString(b, m.UserID)
@@ -294,8 +299,7 @@ func (cl *Client) leave(ctx context.Context, channel string, s *subscription) {
 			cl.hub.log.Warn("state remove member failed", "app", app.ID, "err", err)
 		}
 		if removed {
-			payload := pusher.EventFrame(pusher.EventMemberRemoved, channel, `{"user_id":`+string(pusher.AppendString(nil, s.member))+`}`, "")
-			cl.hub.publish(ctx, a, channel, payload, cl.socketID)
+			cl.hub.publish(ctx, a, channel, memberRemovedFrame(channel, s.member), cl.socketID)
 			cl.hub.observe(app, pusher.WebhookEvent{Name: pusher.HookMemberRemoved, Channel: channel, UserID: s.member})
 		}
 	}

@@ -185,7 +185,9 @@ func watchlistFrame(online, offline []string) []byte {
 	if events == nil {
 		events = []ev{}
 	}
-	return pusher.EventFrame(pusher.EventWatchlist, "", jsonString(map[string]any{"events": events}), "")
+	// Marshalling a map of strings cannot fail.
+	b, _ := json.Marshal(map[string]any{"events": events})
+	return pusher.EventFrame(pusher.EventWatchlist, "", string(b), "")
 }
 
 // TerminateUser closes every connection signed in as userID, on every

@@ -103,31 +103,29 @@ func newIOWorker(bufSize int) *ioWorker {
 // doRead is one non-blocking read into w.buf. It returns true so that
 // RawConn.Read never parks the goroutine: waiting is epoll's job.
 func (w *ioWorker) doRead(fd uintptr) bool {
-	for {
-		n, _, e := unix.Syscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&w.buf[0])), uintptr(len(w.buf)))
-		if e == unix.EINTR {
-			continue
-		}
-		w.n, w.errno = int(n), e
-		if e != 0 {
-			w.n = 0
-		}
-		return true
-	}
+	w.io(unix.SYS_READ, fd, unsafe.Pointer(&w.buf[0]), len(w.buf))
+	return true
 }
 
 // doWritev is one non-blocking writev of w.iov.
 func (w *ioWorker) doWritev(fd uintptr) bool {
+	w.io(unix.SYS_WRITEV, fd, unsafe.Pointer(&w.iov[0]), len(w.iov))
+	return true
+}
+
+// io makes one read-like system call, retrying only on EINTR, and leaves
+// its result in w.n and w.errno (w.n is 0 on error).
+func (w *ioWorker) io(trap, fd uintptr, p unsafe.Pointer, n int) {
 	for {
-		n, _, e := unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
+		r, _, e := unix.Syscall(trap, fd, uintptr(p), uintptr(n))
 		if e == unix.EINTR {
 			continue
 		}
-		w.n, w.errno = int(n), e
+		w.n, w.errno = int(r), e
 		if e != 0 {
 			w.n = 0
 		}
-		return true
+		return
 	}
 }
 
