@@ -100,7 +100,10 @@ func VerifyRequest(method, path string, q Query, body []byte, key, secret string
 	if err != nil {
 		return ErrAuthTimestamp
 	}
-	if d := now.Sub(time.Unix(ts, 0)); d > MaxRequestSkew || d < -MaxRequestSkew {
+	// Whole seconds, the timestamp's own resolution: the same request is
+	// accepted or refused whatever fraction of a second the clocks show.
+	skew := int64(MaxRequestSkew / time.Second)
+	if d := now.Unix() - ts; d > skew || d < -skew {
 		return ErrAuthTimestamp
 	}
 	md5Param, hasMD5 := q["body_md5"]
