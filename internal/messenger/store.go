@@ -152,7 +152,9 @@ func WithWriteKey(ctx context.Context, key string) context.Context {
 // WriteKey returns the key set by WithWriteKey, or "". A Store that commits
 // several batches in parallel sends writes with one key to one committer,
 // so its own batches never wait on (or deadlock with) each other for a
-// thread's row lock.
+// thread's row lock; a Store may also read the thread's counters for a
+// whole batch at once, so the key must be the id of the thread whose
+// counters the write uses.
 func WriteKey(ctx context.Context) string {
 	k, _ := ctx.Value(writeKeyCtx{}).(string)
 	return k

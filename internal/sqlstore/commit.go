@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
 
@@ -139,6 +141,13 @@ func (s *Store) runBatch(batch []*writeReq) {
 		live[0].done <- s.runAlone(live[0])
 		return
 	}
+	// Writes about a thread run first: any other statement writes the
+	// prefetched counters back and drops them (prefetch.go), and the
+	// relay's outbox claims, which arrive in most batches, would otherwise
+	// make every later send of the batch read its counters again.
+	slices.SortStableFunc(live, func(a, b *writeReq) int {
+		return cmp.Compare(keyless(a), keyless(b))
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	results := make([]error, len(live))
@@ -182,6 +191,10 @@ func (s *Store) batchOnce(ctx context.Context, live []*writeReq, results []error
 	t := &tx{s: s, db: s.db, tx: sqlTx}
 	if !savepoints {
 		t.p = &pending{}
+		if err := t.prefetchCounters(ctx, live); err != nil {
+			sqlTx.Rollback()
+			return false, false
+		}
 	}
 	for i, r := range live {
 		if !savepoints {
@@ -218,6 +231,14 @@ func (s *Store) batchOnce(ctx context.Context, live []*writeReq, results []error
 		return false, false
 	}
 	return true, true
+}
+
+// keyless is 1 for a write without a write key, else 0.
+func keyless(r *writeReq) int {
+	if messenger.WriteKey(r.ctx) == "" {
+		return 1
+	}
+	return 0
 }
 
 // runAlone runs one request in its own transaction.
@@ -260,8 +281,17 @@ type stmtKey struct {
 // not cache, and parsing costs as much as running a small statement); nil
 // on PostgreSQL, where pgx caches statements per connection itself.
 func (t *tx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
-	if t.s.d.dollar || strings.Contains(q, "IN (?") {
+	if strings.Contains(q, "IN (?") {
 		return nil, nil // dynamic IN lists would fill the cache
+	}
+	return t.cached(ctx, q)
+}
+
+// cached is prepared for statements whose texts come in a few fixed shapes
+// (the power-of-two multi-row statements), IN lists included.
+func (t *tx) cached(ctx context.Context, q string) (*sql.Stmt, error) {
+	if t.s.d.dollar {
+		return nil, nil
 	}
 	k := stmtKey{t.db, q}
 	if v, ok := t.s.stmts.Load(k); ok {

@@ -47,7 +47,7 @@ func chunk(n int) int {
 // (pgx caches per connection itself). It skips beforeStatement: flush
 // calls it with the buffers already taken.
 func (t *tx) execFixed(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	st, err := t.prepared(ctx, q)
+	st, err := t.cached(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +55,24 @@ func (t *tx) execFixed(ctx context.Context, q string, args ...any) (sql.Result, 
 		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
 	return t.tx.ExecContext(ctx, t.s.rebind(q), args...)
+}
+
+// queryFixed is execFixed for a query.
+func (t *tx) queryFixed(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := t.cached(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, t.s.rebind(q), args...)
+}
+
+// closeRows closes rows and returns the error that ended them, if any.
+func closeRows(rows *sql.Rows) error {
+	err := rows.Err()
+	return errors.Join(err, rows.Close())
 }
 
 type pending struct {

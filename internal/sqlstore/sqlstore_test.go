@@ -57,7 +57,7 @@ func postgresFactory(t testing.TB) func() messenger.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { admin.Close() })
-	schema := "t_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_", " ", "_").Replace(t.Name()))
+	schema := "t_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_", " ", "_", "=", "_").Replace(t.Name()))
 	if len(schema) > 50 {
 		schema = schema[:50]
 	}

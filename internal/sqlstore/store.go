@@ -75,15 +75,17 @@ type dialect struct {
 	// txOrderHorizon is an SQL expression: change rows with tx_order below
 	// it were written by transactions that are all finished.
 	txOrderHorizon string
-	// skipLocked is appended to claim subqueries.
-	skipLocked string
-	dollar     bool // $n placeholders
+	// skipLocked is appended to claim subqueries; forUpdate to reads that
+	// lock the rows they return until commit (SQLite's one writer needs no
+	// row locks).
+	skipLocked, forUpdate string
+	dollar                bool // $n placeholders
 }
 
 var (
 	sqliteDialect   = dialect{name: "sqlite", txOrderHorizon: "9223372036854775807"}
 	postgresDialect = dialect{name: "postgres", txOrderHorizon: "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)",
-		skipLocked: " FOR UPDATE SKIP LOCKED", dollar: true}
+		skipLocked: " FOR UPDATE SKIP LOCKED", forUpdate: " FOR UPDATE", dollar: true}
 )
 
 // Open opens PostgreSQL when databaseURL is set, else SQLite in
