@@ -263,6 +263,26 @@ func TestSyncLongPoll(t *testing.T) {
 			t.Fatalf("idle sync = %+v", got)
 		}
 	})
+	t.Run("since=now: no history, then only what comes next", func(t *testing.T) {
+		var now messenger.SyncPage
+		e.must(200, e.do("doc", "GET", "/api/v1/sync?since=now", nil)).decode(t, &now)
+		if len(now.Changes) != 0 || now.HasMore || now.Cursor == "" {
+			t.Fatalf("since=now = %+v", now)
+		}
+		// A long-poll may start from now too; with nothing new it ends
+		// with an empty page at the head.
+		var idle messenger.SyncPage
+		e.must(200, e.do("doc", "GET", "/api/v1/sync?wait=1&since=now", nil)).decode(t, &idle)
+		if len(idle.Changes) != 0 || idle.Cursor != now.Cursor {
+			t.Fatalf("idle long-poll from now = %+v, want cursor %q", idle, now.Cursor)
+		}
+		m := e.send("pat", tid, "lp-now", "after now")
+		var got messenger.SyncPage
+		e.must(200, e.do("doc", "GET", "/api/v1/sync?since="+now.Cursor, nil)).decode(t, &got)
+		if len(got.Changes) != 1 || got.Changes[0].Message == nil || got.Changes[0].Message.ID != m.ID {
+			t.Fatalf("from the now cursor: %+v", got.Changes)
+		}
+	})
 }
 
 // waitObserver is the real service with a signal when a long-poll starts

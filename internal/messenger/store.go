@@ -131,6 +131,10 @@ type Tx interface {
 	// position after pos, in commit order, only up to a position below which
 	// no transaction can still commit (no gaps).
 	ListChanges(ctx context.Context, userID string, after ChangePos, limit int) ([]ChangeRecord, error)
+	// ChangeHead returns a position at or after every change ListChanges
+	// can already return and below every change still to be committed: a
+	// cursor that starts the feed "now" without reading it.
+	ChangeHead(ctx context.Context) (ChangePos, error)
 
 	// InsertOutbox appends entries to publish after commit.
 	InsertOutbox(ctx context.Context, entries []OutboxEntry) error

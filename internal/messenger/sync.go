@@ -8,7 +8,13 @@ import (
 )
 
 // Sync cursors are "<txorder>.<id>" of the last change handed out. They are
-// opaque to clients.
+// opaque to clients, but for SyncNow.
+
+// SyncNow is the cursor of a client that wants only what changes from now
+// on (it has just loaded the thread list, say): Sync answers it with no
+// changes and the cursor of the feed's current head, without reading the
+// feed from the beginning.
+const SyncNow = "now"
 func formatChangeCursor(p ChangePos) string {
 	return strconv.FormatInt(p.TxOrder, 10) + "." + strconv.FormatInt(p.ID, 10)
 }
@@ -35,6 +41,17 @@ func (s *Service) sync(ctx context.Context, actor Actor, cursor string, limit in
 	}
 	if limit < 1 || limit > 500 {
 		return nil, Errorf(EINVALID, "limit must be between 1 and 500")
+	}
+	if cursor == SyncNow {
+		var head ChangePos
+		err := s.store.Read(ctx, func(ctx context.Context, tx Tx) (err error) {
+			head, err = tx.ChangeHead(ctx)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &SyncPage{Changes: []Change{}, Cursor: formatChangeCursor(head)}, nil
 	}
 	pos, err := parseChangeCursor(cursor)
 	if err != nil {

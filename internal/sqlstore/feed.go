@@ -88,6 +88,12 @@ func (t *tx) ListChanges(ctx context.Context, userID string, after messenger.Cha
 	return out, rows.Err()
 }
 
+func (t *tx) ChangeHead(ctx context.Context) (messenger.ChangePos, error) {
+	var p messenger.ChangePos
+	err := t.queryRow(ctx, t.s.d.changeHead).Scan(&p.TxOrder, &p.ID)
+	return p, err
+}
+
 // Statements named so that deferred.go can tell them apart.
 const (
 	qInsertOutbox       = `INSERT INTO outbox (events) VALUES (?)`

@@ -75,6 +75,12 @@ type dialect struct {
 	// txOrderHorizon is an SQL expression: change rows with tx_order below
 	// it were written by transactions that are all finished.
 	txOrderHorizon string
+	// changeHead selects (tx_order, id) of a position past every visible
+	// change and below every future one. SQLite: the largest id (one
+	// writer, ids commit in order). PostgreSQL: (horizon − 1, max): every
+	// transaction below the horizon has finished, every later one writes
+	// tx_order ≥ horizon, so no index is needed.
+	changeHead string
 	// skipLocked is appended to claim subqueries; forUpdate to reads that
 	// lock the rows they return until commit (SQLite's one writer needs no
 	// row locks).
@@ -83,8 +89,10 @@ type dialect struct {
 }
 
 var (
-	sqliteDialect   = dialect{name: "sqlite", txOrderHorizon: "9223372036854775807"}
+	sqliteDialect = dialect{name: "sqlite", txOrderHorizon: "9223372036854775807",
+		changeHead: `SELECT 0, COALESCE(max(id), 0) FROM changes`}
 	postgresDialect = dialect{name: "postgres", txOrderHorizon: "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)",
+		changeHead: `SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint) - 1, 9223372036854775807`,
 		skipLocked: " FOR UPDATE SKIP LOCKED", forUpdate: " FOR UPDATE", dollar: true}
 )
 

@@ -292,6 +292,58 @@ func testWait(t *testing.T, f Factory) {
 	}
 }
 
+// testSyncNow checks the "now" cursor: no changes, and from it exactly
+// what commits afterwards — including after concurrent writers, which on
+// PostgreSQL commit out of id order.
+func testSyncNow(t *testing.T, f Factory) {
+	svc := newService(t, f(t)(), messenger.Config{})
+	ctx := ctxT(t)
+	th := seeded(t, svc)
+	send(t, svc, patient, th.ID, "before")
+	now := must[*messenger.SyncPage](t)(svc.Sync(ctx, provider, messenger.SyncNow, 10))
+	if len(now.Changes) != 0 || now.HasMore || now.Cursor == "" || now.Cursor == messenger.SyncNow {
+		t.Fatalf("since=now: %+v", now)
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := messenger.NewMessage{ClientID: fmt.Sprint("now-", i), Content: fmt.Sprint("after-", i)}
+			if _, _, err := svc.SendMessage(ctx, patient, th.ID, in); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for cursor := now.Cursor; ; {
+		p := must[*messenger.SyncPage](t)(svc.Sync(ctx, provider, cursor, 7))
+		for _, c := range p.Changes {
+			if c.Message == nil || !strings.HasPrefix(c.Message.Content, "after-") || seen[c.Message.Content] {
+				t.Fatalf("since=now returned %+v (seen before: %v)", c.Message, c.Message != nil && seen[c.Message.Content])
+			}
+			seen[c.Message.Content] = true
+		}
+		cursor = p.Cursor
+		if !p.HasMore {
+			break
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("after since=now: %d of %d messages", len(seen), n)
+	}
+	// The head of an empty feed is a usable cursor too.
+	empty := newService(t, f(t)(), messenger.Config{})
+	head := must[*messenger.SyncPage](t)(empty.Sync(ctx, provider, messenger.SyncNow, 10)).Cursor
+	th2 := seeded(t, empty)
+	p := must[*messenger.SyncPage](t)(empty.Sync(ctx, provider, head, 10))
+	if len(p.Changes) == 0 || p.Changes[0].Kind != messenger.ChangeThreadCreated || p.Changes[0].ThreadID != th2.ID {
+		t.Fatalf("from the head of an empty feed: %+v", p.Changes)
+	}
+}
+
 func testNotifications(t *testing.T, f Factory) {
 	secret := []byte("s3cret")
 	var (

@@ -45,6 +45,7 @@ func Run(t *testing.T, f Factory) {
 		{"OutboxLeaseTakeover", testOutboxLease},
 		{"SyncNoGapsNoDuplicates", testSync},
 		{"WaitWakesOnChange", testWait},
+		{"SyncFromNow", testSyncNow},
 		{"OfflineNotifications", testNotifications},
 		{"PresenceAndLastSeen", testPresence},
 		{"ServiceActor", testServiceActor},

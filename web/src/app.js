@@ -333,9 +333,8 @@ export class App {
 
   /**
    * One sync request; returns how many changes it applied. Before the first
-   * cursor is known, it only finds where "now" is (the thread list loaded
-   * next is the baseline): the feed starts at the beginning of time, so it
-   * pages to the end without applying anything.
+   * cursor is known, it only asks where "now" is (`since=now`; the thread
+   * list loaded next is the baseline) and applies nothing.
    * @param {number} wait @param {AbortSignal} [signal]
    */
   syncOnce(wait, signal) {
@@ -347,13 +346,8 @@ export class App {
   /** @param {number} wait @param {AbortSignal} [signal] */
   async syncOnceLocked(wait, signal) {
     if (this.cursor === null) {
-      let cursor = '';
-      for (let i = 0; i < 1000; i++) {
-        const body = await this.api.sync(cursor, 0, signal, 500);
-        cursor = String(body?.cursor ?? '');
-        if (!body?.hasMore) break;
-      }
-      this.cursor = cursor;
+      const body = await this.api.sync('now', 0, signal);
+      this.cursor = String(body?.cursor ?? '');
       return 0;
     }
     const body = await this.api.sync(this.cursor, wait, signal);
