@@ -50,7 +50,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if len(args) > 0 && args[0] == bench.WorkerArg {
 		return bench.RunWorker(ctx, stdin, stdout)
 	}
-	if len(args) > 0 && (args[0] == "plot" || args[0] == "report") {
+	if len(args) > 0 && (args[0] == "plot" || args[0] == "report" || args[0] == "merge") {
 		return resultsMain(args[0], args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("parley-bench", flag.ContinueOnError)

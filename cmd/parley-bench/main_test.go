@@ -149,3 +149,47 @@ func TestRefusesNonLoopbackTargets(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestMergeIdle merges the idle results of two servers measured at once
+// into one cluster result: summed connections and RSS, growth per socket
+// over all of them; anything but idle results is refused.
+func TestMergeIdle(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	var rssEnd int64
+	for _, name := range []string{"a", "b"} {
+		addr, pid := startParley(t)
+		r := runBench(t, "-name", "node-"+name, "-addr", addr, "-scenario", "idle", "-conns", "20",
+			"-settle", "10ms", "-server-pid", strconv.Itoa(pid))
+		if r.ServerRSSEnd == 0 {
+			t.Fatalf("node %s: no server RSS; errors %v", name, r.Errors)
+		}
+		rssEnd += r.ServerRSSEnd
+		b, _ := json.Marshal(r)
+		f := filepath.Join(dir, name+".jsonl")
+		if err := os.WriteFile(f, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	var out, errOut bytes.Buffer
+	if err := Main(context.Background(), append([]string{"merge", "-name", "two-nodes"}, files...), nil, &out, &errOut); err != nil {
+		t.Fatalf("merge: %v %s", err, errOut.String())
+	}
+	rs, err := bench.ReadResults(&out)
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("merge output: %v %q", err, out.String())
+	}
+	m := rs[0]
+	if m.Target != "two-nodes" || m.Connections != 40 || m.Params["nodes"] != float64(2) || m.Params["conns"] != float64(40) {
+		t.Errorf("merged result: target %q, %d connections, params %v", m.Target, m.Connections, m.Params)
+	}
+	if m.ServerRSSEnd != rssEnd || m.RSSPerConn != float64(m.ServerRSSEnd-m.ServerRSSStart)/40 {
+		t.Errorf("merged RSS %d → %d, %.0f per connection", m.ServerRSSStart, m.ServerRSSEnd, m.RSSPerConn)
+	}
+	fanout := filepath.Join(dir, "fanout.jsonl")
+	os.WriteFile(fanout, []byte(`{"scenario":"fanout","target":"parley","server_rss_end_bytes":1}`+"\n"), 0o644)
+	if err := Main(context.Background(), []string{"merge", files[0], fanout}, nil, &out, &errOut); err == nil || !strings.Contains(err.Error(), "only idle") {
+		t.Errorf("merging a fanout result: err = %v", err)
+	}
+}

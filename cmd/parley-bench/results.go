@@ -11,12 +11,14 @@ import (
 )
 
 // resultsMain implements "report" (medians per target and Parley ÷ peer
-// ratios) and "plot" (an SVG) over result files of JSON lines.
+// ratios), "plot" (an SVG) and "merge" (idle results of a cluster's nodes,
+// measured at once, as one result) over result files of JSON lines.
 func resultsMain(cmd string, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("parley-bench "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write to this file instead of stdout")
 	markdown := fs.Bool("markdown", false, "report: a Markdown table")
+	name := fs.String("name", "parley-cluster", "merge: the label of the merged result")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -37,11 +39,20 @@ func resultsMain(cmd string, args []string, stdout, stderr io.Writer) error {
 		results = append(results, rs...)
 	}
 	var buf bytes.Buffer
-	if cmd == "plot" {
+	switch cmd {
+	case "merge":
+		r, err := bench.MergeIdle(*name, results)
+		if err != nil {
+			return err
+		}
+		if err := r.WriteJSON(&buf); err != nil {
+			return err
+		}
+	case "plot":
 		if err := bench.WritePlot(&buf, results); err != nil {
 			return err
 		}
-	} else {
+	default:
 		bench.WriteReport(&buf, results, *markdown)
 	}
 	if *out != "" {

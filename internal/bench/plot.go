@@ -66,6 +66,9 @@ func color(t string) string {
 	if c, ok := plotColors[t]; ok {
 		return c
 	}
+	if strings.HasPrefix(t, "parley-") {
+		return "#7fb3e0" // a Parley cluster (bench/scaleout)
+	}
 	return "#777"
 }
 

@@ -7,14 +7,14 @@ import (
 	"time"
 )
 
-// Sync cursors are "<txorder>.<id>" of the last change handed out. They are
-// opaque to clients, but for SyncNow.
-
 // SyncNow is the cursor of a client that wants only what changes from now
 // on (it has just loaded the thread list, say): Sync answers it with no
 // changes and the cursor of the feed's current head, without reading the
 // feed from the beginning.
 const SyncNow = "now"
+
+// Sync cursors are "<txorder>.<id>" of the last change handed out. Clients
+// treat them as opaque; SyncNow is the one they may write themselves.
 func formatChangeCursor(p ChangePos) string {
 	return strconv.FormatInt(p.TxOrder, 10) + "." + strconv.FormatInt(p.ID, 10)
 }
