@@ -150,30 +150,36 @@ func TestRefusesNonLoopbackTargets(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// TestMergeIdle merges the idle results of two servers measured at once
-// into one cluster result: summed connections and RSS, growth per socket
-// over all of them; anything but idle results is refused.
+// TestMergeIdle merges the idle results of three nodes measured at once
+// into one cluster result through the CLI: summed connections, RSS and
+// drops, growth per socket over all of them; it refuses anything but idle
+// results and results with different settings.
 func TestMergeIdle(t *testing.T) {
 	dir := t.TempDir()
-	var files []string
-	var rssEnd int64
-	for _, name := range []string{"a", "b"} {
-		addr, pid := startParley(t)
-		r := runBench(t, "-name", "node-"+name, "-addr", addr, "-scenario", "idle", "-conns", "20",
-			"-settle", "10ms", "-server-pid", strconv.Itoa(pid))
-		if r.ServerRSSEnd == 0 {
-			t.Fatalf("node %s: no server RSS; errors %v", name, r.Errors)
+	write := func(name string, rs ...bench.Result) string {
+		var b bytes.Buffer
+		b.WriteString(`{"meta":{"mode":"test"}}` + "\n")
+		for _, r := range rs {
+			if err := r.WriteJSON(&b); err != nil {
+				t.Fatal(err)
+			}
 		}
-		rssEnd += r.ServerRSSEnd
-		b, _ := json.Marshal(r)
-		f := filepath.Join(dir, name+".jsonl")
-		if err := os.WriteFile(f, append(b, '\n'), 0o644); err != nil {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, b.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		files = append(files, f)
+		return f
 	}
+	node := func(name string, conns int, start, end int64, dropped int64) bench.Result {
+		return bench.Result{Scenario: "idle", Target: name, Protocol: bench.ProtoPusher,
+			Params: map[string]any{"conns": float64(conns), "subscribe": false}, Connections: conns,
+			ServerRSSStart: start, ServerRSSEnd: end, ConnectPerSec: 1000, Dropped: dropped,
+			DropReason: map[bool]string{true: "4100"}[dropped > 0]}
+	}
+	nodes := write("nodes.jsonl", node("n0", 100, 10_000, 210_000, 0), node("n1", 100, 20_000, 220_000, 2))
+	more := write("more.jsonl", node("n2", 50, 30_000, 130_000, 0))
 	var out, errOut bytes.Buffer
-	if err := Main(context.Background(), append([]string{"merge", "-name", "two-nodes"}, files...), nil, &out, &errOut); err != nil {
+	if err := Main(context.Background(), []string{"merge", "-name", "three-nodes", nodes, more}, nil, &out, &errOut); err != nil {
 		t.Fatalf("merge: %v %s", err, errOut.String())
 	}
 	rs, err := bench.ReadResults(&out)
@@ -181,15 +187,25 @@ func TestMergeIdle(t *testing.T) {
 		t.Fatalf("merge output: %v %q", err, out.String())
 	}
 	m := rs[0]
-	if m.Target != "two-nodes" || m.Connections != 40 || m.Params["nodes"] != float64(2) || m.Params["conns"] != float64(40) {
+	if m.Target != "three-nodes" || m.Connections != 250 || m.Params["nodes"] != float64(3) || m.Params["conns"] != float64(250) {
 		t.Errorf("merged result: target %q, %d connections, params %v", m.Target, m.Connections, m.Params)
 	}
-	if m.ServerRSSEnd != rssEnd || m.RSSPerConn != float64(m.ServerRSSEnd-m.ServerRSSStart)/40 {
-		t.Errorf("merged RSS %d → %d, %.0f per connection", m.ServerRSSStart, m.ServerRSSEnd, m.RSSPerConn)
+	if m.ServerRSSStart != 60_000 || m.ServerRSSEnd != 560_000 || m.RSSPerConn != 2000 || m.ConnectPerSec != 3000 {
+		t.Errorf("merged RSS %d → %d, %.0f per connection, %.0f connects/s; want 60000 → 560000, 2000, 3000",
+			m.ServerRSSStart, m.ServerRSSEnd, m.RSSPerConn, m.ConnectPerSec)
 	}
-	fanout := filepath.Join(dir, "fanout.jsonl")
-	os.WriteFile(fanout, []byte(`{"scenario":"fanout","target":"parley","server_rss_end_bytes":1}`+"\n"), 0o644)
-	if err := Main(context.Background(), []string{"merge", files[0], fanout}, nil, &out, &errOut); err == nil || !strings.Contains(err.Error(), "only idle") {
-		t.Errorf("merging a fanout result: err = %v", err)
+	if m.Dropped != 2 || !strings.Contains(m.DropReason, "n1: 4100") {
+		t.Errorf("merged drops %d (%q), want 2 from n1", m.Dropped, m.DropReason)
+	}
+	fanout := node("f", 1, 1, 2, 0)
+	fanout.Scenario = "fanout"
+	subscribed := node("s", 1, 1, 2, 0)
+	subscribed.Params["subscribe"] = true
+	noRSS := node("r", 1, 0, 0, 0)
+	for name, bad := range map[string]bench.Result{"only idle": fanout, "different settings": subscribed, "no server RSS": noRSS} {
+		f := write(strings.ReplaceAll(name, " ", "-")+".jsonl", bad)
+		if err := Main(context.Background(), []string{"merge", nodes, f}, nil, &out, &errOut); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("merging with a %s result: err = %v", name, err)
+		}
 	}
 }

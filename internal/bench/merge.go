@@ -4,24 +4,26 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 )
 
 // MergeIdle combines idle results that ran at the same time against the
 // nodes of one cluster (one generator per node, each reading its own
 // node's RSS) into one result for the cluster, labelled name: connections,
-// failures, connect rates and RSS are summed, and RSS per connection is the
-// cluster's growth over all its connections.
+// failures, drops, connect rates, CPU and RSS are summed, and RSS per
+// connection is the cluster's growth over all its connections. Results
+// with different settings (subscribed or not, protocol) are refused.
 func MergeIdle(name string, parts []Result) (Result, error) {
 	if len(parts) == 0 {
 		return Result{}, errors.New("merge: no results")
 	}
-	out := parts[0]
-	out.Target = name
-	out.Params = maps.Clone(parts[0].Params)
-	out.Errors = nil
-	out.Connections, out.ConnectFailed, out.ConnectPerSec = 0, 0, 0
-	out.ServerRSSStart, out.ServerRSSEnd, out.RSSPerConn = 0, 0, 0
-	out.CPU = CPUReport{}
+	first := parts[0]
+	out := Result{Time: first.Time, Scenario: first.Scenario, Target: name, Protocol: first.Protocol,
+		Params: maps.Clone(first.Params)}
+	if out.Params == nil {
+		out.Params = map[string]any{}
+	}
+	var reasons []string
 	for _, r := range parts {
 		if r.Scenario != "idle" {
 			return Result{}, fmt.Errorf("merge: %s result from %s; only idle results can be merged", r.Scenario, r.Target)
@@ -29,9 +31,16 @@ func MergeIdle(name string, parts []Result) (Result, error) {
 		if r.ServerRSSEnd == 0 {
 			return Result{}, fmt.Errorf("merge: result from %s has no server RSS (run it with -server-pid)", r.Target)
 		}
+		if r.Protocol != first.Protocol || r.Params["subscribe"] != first.Params["subscribe"] {
+			return Result{}, fmt.Errorf("merge: %s and %s ran with different settings (protocol, subscribe)", first.Target, r.Target)
+		}
 		out.Connections += r.Connections
 		out.ConnectFailed += r.ConnectFailed
 		out.ConnectPerSec += r.ConnectPerSec
+		out.Dropped += r.Dropped
+		if r.DropReason != "" {
+			reasons = append(reasons, r.Target+": "+r.DropReason)
+		}
 		out.ServerRSSStart += r.ServerRSSStart
 		out.ServerRSSEnd += r.ServerRSSEnd
 		out.CPU.WallSeconds = max(out.CPU.WallSeconds, r.CPU.WallSeconds)
@@ -45,6 +54,7 @@ func MergeIdle(name string, parts []Result) (Result, error) {
 			out.addErr("%s: %s", r.Target, e)
 		}
 	}
+	out.DropReason = strings.Join(reasons, "; ")
 	if out.Connections > 0 {
 		out.RSSPerConn = float64(out.ServerRSSEnd-out.ServerRSSStart) / float64(out.Connections)
 	}

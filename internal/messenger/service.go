@@ -225,8 +225,10 @@ func (s *Service) MarkRead(ctx context.Context, actor Actor, threadID string, se
 }
 
 // Sync returns what changed for the caller after cursor ("" = from the
-// beginning): new, edited and deleted messages, read markers, new threads.
-// Following Cursor gives every change exactly once, in commit order.
+// beginning; SyncNow = nothing, only the cursor of the feed's head): new,
+// edited and deleted messages, read markers, new threads. Following Cursor
+// gives every change after it, in commit order; on PostgreSQL a head
+// cursor may repeat changes committed just before it (clients dedupe).
 // Errors: EINVALID (malformed cursor, limit out of 0..500; 0 means 100).
 func (s *Service) Sync(ctx context.Context, actor Actor, cursor string, limit int) (*SyncPage, error) {
 	return s.sync(ctx, actor, cursor, limit)

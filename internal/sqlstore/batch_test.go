@@ -120,16 +120,16 @@ func TestBatchedSendsKeepCounters(t *testing.T) {
 				if err := q(`SELECT count(*), COALESCE(max(seq), 0) FROM messages WHERE thread_id = ?`, id).Scan(&n, &maxSeq); err != nil {
 					t.Fatal(err)
 				}
-				q(`SELECT last_seq FROM threads WHERE id = ?`, id).Scan(&lastSeq)
-				q(`SELECT count(*) FROM changes WHERE thread_id = ? AND kind = ?`, id, messenger.ChangeNewMessage).Scan(&changes)
+				scan(t, q(`SELECT last_seq FROM threads WHERE id = ?`, id), &lastSeq)
+				scan(t, q(`SELECT count(*) FROM changes WHERE thread_id = ? AND kind = ?`, id, messenger.ChangeNewMessage), &changes)
 				if n != maxSeq || lastSeq != n || changes != n {
 					t.Fatalf("thread %s: %d messages, max seq %d, last_seq %d, %d change rows", id, n, maxSeq, lastSeq, changes)
 				}
 				for _, u := range []string{pat.UserID, doc.UserID} {
 					var readSeq, unread, want, lastOwn int64
-					q(`SELECT read_seq, unread FROM participants WHERE thread_id = ? AND user_id = ?`, id, u).Scan(&readSeq, &unread)
-					q(`SELECT COALESCE(max(seq), 0) FROM messages WHERE thread_id = ? AND sender_id = ?`, id, u).Scan(&lastOwn)
-					q(`SELECT count(*) FROM messages WHERE thread_id = ? AND sender_id <> ? AND seq > ?`, id, u, readSeq).Scan(&want)
+					scan(t, q(`SELECT read_seq, unread FROM participants WHERE thread_id = ? AND user_id = ?`, id, u), &readSeq, &unread)
+					scan(t, q(`SELECT COALESCE(max(seq), 0) FROM messages WHERE thread_id = ? AND sender_id = ?`, id, u), &lastOwn)
+					scan(t, q(`SELECT count(*) FROM messages WHERE thread_id = ? AND sender_id <> ? AND seq > ?`, id, u, readSeq), &want)
 					if readSeq < lastOwn || unread != want {
 						t.Fatalf("thread %s user %s: read_seq %d (last own %d), unread %d (want %d)", id, u, readSeq, lastOwn, unread, want)
 					}
@@ -141,6 +141,13 @@ func TestBatchedSendsKeepCounters(t *testing.T) {
 				t.Fatalf("%d messages stored, want %d (one per idempotency key)", total, distinct)
 			}
 		})
+	}
+}
+
+func scan(t *testing.T, r *sql.Row, dest ...any) {
+	t.Helper()
+	if err := r.Scan(dest...); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -79,10 +79,11 @@ type pending struct {
 	msgs    []messenger.Message
 	changes []messenger.ChangeRecord
 	events  []outboxEvent
-	// Per-thread counters and participant rows this attempt has already
-	// updated (and so, on PostgreSQL, locked). Later NextSeq/RecordSend
-	// calls for the same thread apply the same arithmetic in memory; the
-	// result is written back by one statement per table in flush.
+	// Per-thread counters and participant rows this attempt holds: read
+	// by the prefetch (prefetch.go) or by a first NextSeq/RecordSend, and
+	// so locked until commit on PostgreSQL. NextSeq/RecordSend apply their
+	// arithmetic to them in memory; flush writes back the changed ones with
+	// one statement per table.
 	threads map[string]*seqState
 	parts   map[string][]*partState
 }
@@ -116,8 +117,8 @@ func (p *pending) participants(threadID string, ps []*partState) {
 	p.parts[threadID] = ps
 }
 
-// recordSendInMemory is qRecordSend's arithmetic on rows it already
-// returned once in this transaction (every SET reads the old values).
+// recordSendInMemory is qRecordSend's arithmetic on rows this transaction
+// holds (every SET reads the old values).
 func recordSendInMemory(ps []*partState, senderID string, seq, at int64) map[string]int64 {
 	out := make(map[string]int64, len(ps))
 	for _, p := range ps {

@@ -13,11 +13,19 @@ import (
 // writes of a batch name their thread up front (messenger.WithWriteKey), so
 // the savepoint-free attempt reads every named thread's counter and
 // participant rows with one statement per table before running any write
-// function, locking them on PostgreSQL (FOR UPDATE, in id order, so two
-// batches cannot deadlock on them). NextSeq and RecordSend then count in
-// memory from the first call, and flushCounters writes back only what they
-// changed. A key that names no thread prefetches nothing, and NextSeq falls
-// back to its UPDATE, which reports the missing thread.
+// function, locking them on PostgreSQL. NextSeq and RecordSend then count
+// in memory from the first call, and flushCounters writes back only what
+// they changed. A key that names no thread prefetches nothing, and NextSeq
+// falls back to its UPDATE, which reports the missing thread.
+//
+// Locks, PostgreSQL: FOR UPDATE (not FOR NO KEY UPDATE, which would let a
+// concurrent participant insert pass its foreign-key check and leave the
+// prefetched participant set incomplete), taken in id order. Thread ids are
+// lower-case base32hex, which every collation orders as bytes, so the Go
+// sort that chunks the ids and the ORDER BY agree. Two prefetching batches
+// therefore never deadlock; a savepoint re-run or a lone retry on another
+// node locks in arrival order and can, and PostgreSQL then aborts one of
+// them, which commit.go retries alone.
 
 // prefetchCounters fills t.p with the counters of the threads named by
 // live's write keys.

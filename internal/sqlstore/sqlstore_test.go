@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/internal/messenger"
 	"github.com/parleyhq/parley/internal/sqlstore"
@@ -79,5 +80,59 @@ func postgresFactory(t testing.TB) func() messenger.Store {
 		}
 		t.Cleanup(func() { s.Close() })
 		return s
+	}
+}
+
+// TestSyncNowBelowRunningTransaction (PostgreSQL): a change whose
+// transaction is still open when a client asks for "now" commits below
+// nothing the client was told it had seen, so following the head cursor
+// returns it once it commits.
+func TestSyncNowBelowRunningTransaction(t *testing.T) {
+	store := postgresFactory(t)()
+	svc := messenger.NewService(store, messenger.Config{})
+	if err := svc.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	ctx := context.Background()
+	pat := messenger.Actor{UserID: "p-inflight", Role: messenger.RolePatient, Name: "P"}
+	doc := messenger.Actor{UserID: "d-inflight", Role: messenger.RoleProvider, Name: "D"}
+	svc.Touch(ctx, pat)
+	svc.Touch(ctx, doc)
+	th, err := svc.CreateThread(ctx, pat, messenger.NewThread{Participants: []messenger.ParticipantInput{{ID: doc.UserID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := store.(*sqlstore.Store).DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Rollback()
+	if _, err := open.ExecContext(ctx, `INSERT INTO changes (thread_id, kind, user_id, seq, at) VALUES ($1, $2, $3, 7, 0)`,
+		th.ID, messenger.ChangeMessageRead, pat.UserID); err != nil {
+		t.Fatal(err)
+	}
+	head, err := svc.Sync(ctx, doc, messenger.SyncNow, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := open.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p, err := svc.Sync(ctx, doc, head.Cursor, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range p.Changes {
+			if c.Kind == messenger.ChangeMessageRead && c.Receipt != nil && c.Receipt.Seq == 7 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the change committed after since=now never came: %+v", p.Changes)
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for an event
 	}
 }

@@ -186,7 +186,8 @@ func (t *tx) NextSeq(ctx context.Context, threadID string, at time.Time) (int64,
 	if t.p != nil {
 		if st := t.p.threads[threadID]; st != nil {
 			// The row is ours until commit (one writer on SQLite; the
-			// first UPDATE's row lock on PostgreSQL): count in memory.
+			// prefetch's FOR UPDATE or the first UPDATE's row lock on
+			// PostgreSQL): count in memory.
 			st.seq++
 			st.at = micros(at)
 			st.dirty = true
