@@ -77,6 +77,7 @@ func (s *Service) open() error {
 	if s.cfg.Publisher != nil {
 		r := newRelay(s)
 		s.relay.Store(r)
+		s.store.LeaseOutbox(s.cfg.NodeID, s.cfg.RelayLease, r.committed)
 		s.life.wg.Add(1)
 		go func() { defer s.life.wg.Done(); r.run(ctx) }()
 	}
@@ -98,6 +99,10 @@ func (s *Service) close() error {
 	s.life.closed = true
 	cancel := s.life.cancel
 	s.life.mu.Unlock()
+	if s.relay.Load() != nil {
+		// Writes from now on are left for the next relay to claim.
+		s.store.LeaseOutbox("", 0, nil)
+	}
 	cancel()
 	s.life.wg.Wait()
 	return nil

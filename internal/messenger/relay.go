@@ -2,37 +2,88 @@ package messenger
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
-// relay publishes committed outbox entries. Entries are claimed with a
-// lease so that, with several processes on one database, each entry is
-// published by one relay at a time; entries whose publisher died are taken
-// over when the lease expires. Delivery is at least once: a crash after
-// Publish and before CompleteOutbox republishes that batch (clients dedupe
-// by message id and seq).
+// relay publishes committed outbox entries. The store writes this node's
+// rows leased to it and hands them over right after their commit
+// (Store.LeaseOutbox), so they are published without a claim; the leases
+// only matter if this process dies, when another relay claims the rows
+// once they end. Rows nobody holds — written while no relay ran here, or
+// left by a dead relay — are claimed on every poll. Entries are published
+// in order and publishing stops at the first failure, which is retried
+// (with backoff) before anything after it. Published rows are deleted by
+// a second goroutine, so that publishing never waits for a commit.
+// Delivery is at least once: a crash after Publish and before the delete
+// republishes that row (clients dedupe by message id and seq).
 type relay struct {
-	s    *Service
-	wake chan struct{}
+	s        *Service
+	wake     chan struct{}
+	wakeDone chan struct{}
+
+	mu      sync.Mutex
+	pending []OutboxEntry // this node's entries still to publish, in order
+	done    []int64       // rows published and not yet deleted
 }
 
 const relayBatch = 256
 
-func newRelay(s *Service) *relay { return &relay{s: s, wake: make(chan struct{}, 1)} }
+func newRelay(s *Service) *relay {
+	return &relay{s: s, wake: make(chan struct{}, 1), wakeDone: make(chan struct{}, 1)}
+}
 
-func (r *relay) kick() {
+func (r *relay) kick() { signal(r.wake) }
+
+func signal(c chan struct{}) {
 	select {
-	case r.wake <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
+}
+
+// committed receives the entries of a commit from the store; it must not
+// block (it runs on the store's committer).
+func (r *relay) committed(entries []OutboxEntry) {
+	r.mu.Lock()
+	r.pending = append(r.pending, entries...)
+	r.mu.Unlock()
+	r.kick()
+}
+
+// take removes and returns every pending entry (whole rows: the store
+// hands rows over whole, and a retry puts back the rest of a row).
+func (r *relay) take() []OutboxEntry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.pending
+	r.pending = nil
+	return out
+}
+
+// putBack returns unpublished entries to the front of the queue.
+func (r *relay) putBack(entries []OutboxEntry) {
+	if len(entries) == 0 {
+		return
+	}
+	r.mu.Lock()
+	r.pending = append(append([]OutboxEntry(nil), entries...), r.pending...)
+	r.mu.Unlock()
 }
 
 func (r *relay) run(ctx context.Context) {
 	t := time.NewTicker(r.s.cfg.RelayPoll)
 	defer t.Stop()
+	completer := make(chan struct{})
+	go func() { defer close(completer); r.completeLoop(ctx) }()
+	defer func() {
+		<-completer
+		r.finish()
+	}()
 	backoff := 50 * time.Millisecond
+	claim := true // claim what nobody holds at start, then on every poll
 	for {
-		n, err := r.drain(ctx)
+		more, err := r.drain(ctx, claim)
 		if ctx.Err() != nil {
 			return
 		}
@@ -47,28 +98,102 @@ func (r *relay) run(ctx context.Context) {
 			continue
 		}
 		backoff = 50 * time.Millisecond
-		if n == relayBatch {
-			continue // more may be waiting
+		if more {
+			continue
 		}
+		claim = false
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.wake:
 		case <-t.C:
+			claim = true
 		}
 	}
 }
 
-// drain claims one batch and publishes it in order, stopping at the first
-// failure so that the rest keeps its order (it stays leased to this node
-// and is reclaimed by it on the next round).
-func (r *relay) drain(ctx context.Context) (int, error) {
-	s := r.s
-	entries, err := s.store.ClaimOutbox(ctx, s.cfg.NodeID, s.cfg.Now(), s.cfg.RelayLease, relayBatch)
-	if err != nil || len(entries) == 0 {
-		return 0, err
+// finish publishes what is still pending when the service stops and
+// deletes what was published, so that a clean shutdown leaves nothing
+// leased to this node.
+func (r *relay) finish() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		if more, err := r.drain(ctx, false); err != nil || !more {
+			break
+		}
 	}
-	done := make([]int64, 0, len(entries))
+	if err := r.complete(ctx); err != nil {
+		r.s.log.Warn("outbox relay: published rows not deleted at shutdown; they will be published again", "err", err)
+	}
+}
+
+// completeLoop deletes published rows as they come, retrying with backoff.
+func (r *relay) completeLoop(ctx context.Context) {
+	backoff := 50 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wakeDone:
+		}
+		for {
+			err := r.complete(ctx)
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			r.s.log.Error("outbox relay: deleting published rows failed; retrying", "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+		backoff = 50 * time.Millisecond
+	}
+}
+
+// complete deletes the rows published so far; on failure they are kept
+// for the next attempt.
+func (r *relay) complete(ctx context.Context) error {
+	r.mu.Lock()
+	ids := r.done
+	r.done = nil
+	r.mu.Unlock()
+	if len(ids) == 0 {
+		return nil
+	}
+	// A fresh context: what was published must be marked even while
+	// shutting down, or it would be published again.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	err := r.s.store.CompleteOutbox(cctx, r.s.cfg.NodeID, ids)
+	cancel()
+	if err != nil {
+		r.mu.Lock()
+		r.done = append(ids, r.done...)
+		r.mu.Unlock()
+	}
+	return err
+}
+
+// drain publishes the pending entries, or, when claim is set and nothing
+// is pending, claims a batch of rows nobody holds and publishes those. It
+// reports whether more may be waiting.
+func (r *relay) drain(ctx context.Context, claim bool) (more bool, err error) {
+	s := r.s
+	entries := r.take()
+	if len(entries) == 0 && claim {
+		entries, err = s.store.ClaimOutbox(ctx, s.cfg.NodeID, s.cfg.Now(), s.cfg.RelayLease, relayBatch)
+		if err != nil {
+			return false, err
+		}
+		more = rows(entries) == relayBatch
+	}
+	if len(entries) == 0 {
+		return more, nil
+	}
+	published := 0
 	var perr error
 	for _, e := range entries {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -76,36 +201,44 @@ func (r *relay) drain(ctx context.Context) (int, error) {
 		cancel()
 		if perr != nil {
 			s.stats.publishErrors.Add(1)
-			// A row is done only when all its entries are; this one is
-			// retried whole (its earlier entries again: at least once).
-			if len(done) > 0 && done[len(done)-1] == e.ID {
-				done = done[:len(done)-1]
-			}
 			break
 		}
-		if len(done) == 0 || done[len(done)-1] != e.ID {
-			done = append(done, e.ID)
-		}
+		published++
 		s.stats.published.Add(1)
 	}
-	if len(done) > 0 {
-		// Use a fresh context: what was published must be marked even
-		// while shutting down, or it would be published again.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		err := s.store.CompleteOutbox(cctx, s.cfg.NodeID, done)
-		cancel()
-		if err != nil {
-			return 0, err
+	// A row is done when all its entries are published; the rest of a
+	// row that failed part-way goes back, to be retried from the entry
+	// that failed.
+	var done []int64
+	for i, e := range entries[:published] {
+		last := i+1 == len(entries) || entries[i+1].ID != e.ID
+		if last {
+			done = append(done, e.ID)
 		}
+	}
+	r.putBack(entries[published:])
+	if len(done) > 0 {
+		r.mu.Lock()
+		r.done = append(r.done, done...)
+		r.mu.Unlock()
+		signal(r.wakeDone)
 	}
 	if perr != nil {
-		return len(done), perr
+		return false, perr
 	}
-	rows := 0
+	r.mu.Lock()
+	more = more || len(r.pending) > 0
+	r.mu.Unlock()
+	return more, nil
+}
+
+// rows counts the distinct rows among entries (they come grouped).
+func rows(entries []OutboxEntry) int {
+	n := 0
 	for i, e := range entries {
 		if i == 0 || entries[i-1].ID != e.ID {
-			rows++
+			n++
 		}
 	}
-	return rows, nil
+	return n
 }

@@ -20,11 +20,20 @@ type Store interface {
 	// data.
 	Read(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 
-	// ClaimOutbox leases up to limit unpublished outbox rows, oldest first,
-	// to owner until now+lease, and returns their entries in order. Entries
-	// written by one InsertOutbox call share an ID (one row) and are
-	// completed together. Entries leased by others and not yet expired
-	// are skipped (FOR UPDATE SKIP LOCKED on PostgreSQL).
+	// LeaseOutbox makes every outbox row written through this Store from
+	// now on leased to owner until lease after its insert, and hands the
+	// row's entries to committed right after the commit that wrote them
+	// (per thread in commit order; committed must not block). The writer
+	// publishes what it committed without claiming it first, and a row
+	// whose writer died is claimed by another relay when its lease ends.
+	// Without a call, rows are written unleased for ClaimOutbox to find.
+	LeaseOutbox(owner string, lease time.Duration, committed func([]OutboxEntry))
+	// ClaimOutbox leases to owner, until now+lease, up to limit outbox rows
+	// that no one holds — written unleased, or whose lease ended before
+	// now — oldest first, and returns their entries in order. Entries
+	// written by one InsertOutbox call (or one group-commit batch) share
+	// an ID (one row) and are completed together. Rows being claimed by
+	// another relay are skipped (FOR UPDATE SKIP LOCKED on PostgreSQL).
 	ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutboxEntry, error)
 	// CompleteOutbox removes published rows still leased by owner.
 	CompleteOutbox(ctx context.Context, owner string, ids []int64) error

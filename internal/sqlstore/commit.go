@@ -208,11 +208,13 @@ func (s *Store) batchOnce(ctx context.Context, live []*writeReq, results []error
 			sqlTx.Rollback()
 			return false, false
 		}
+		mark := len(t.written)
 		if err := r.fn(ctx, t); err != nil {
 			if _, rerr := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); rerr != nil {
 				sqlTx.Rollback()
 				return false, false
 			}
+			t.written = t.written[:mark]
 			results[i], retry[i] = err, isDBError(err)
 		}
 		if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
@@ -230,6 +232,7 @@ func (s *Store) batchOnce(ctx context.Context, live []*writeReq, results []error
 		s.log.Warn("group commit failed; retrying requests one by one", "requests", len(live), "err", err)
 		return false, false
 	}
+	s.handOff(t.written)
 	return true, true
 }
 
@@ -249,11 +252,16 @@ func (s *Store) runAlone(r *writeReq) error {
 	if err != nil {
 		return err
 	}
-	if err := r.fn(ctx, &tx{s: s, db: s.db, tx: sqlTx}); err != nil {
+	t := &tx{s: s, db: s.db, tx: sqlTx}
+	if err := r.fn(ctx, t); err != nil {
 		sqlTx.Rollback()
 		return err
 	}
-	return sqlTx.Commit()
+	if err := sqlTx.Commit(); err != nil {
+		return err
+	}
+	s.handOff(t.written)
+	return nil
 }
 
 // isDBError reports whether err came from the database rather than from a
@@ -266,10 +274,11 @@ func isDBError(err error) bool {
 
 // tx implements messenger.Tx over a transaction (writes) or a pool (reads).
 type tx struct {
-	s  *Store
-	db *sql.DB
-	tx *sql.Tx  // nil for reads
-	p  *pending // non-nil in a batch's savepoint-free attempt (deferred.go)
+	s       *Store
+	db      *sql.DB
+	tx      *sql.Tx      // nil for reads
+	p       *pending     // non-nil in a batch's savepoint-free attempt (deferred.go)
+	written []writtenRow // leased outbox rows, for the relay after commit (outbox.go)
 }
 
 type stmtKey struct {

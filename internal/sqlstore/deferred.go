@@ -206,7 +206,7 @@ func (t *tx) flush(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, qInsertOutbox, string(raw)); err != nil {
+		if err := t.insertOutboxRow(ctx, raw, p.events); err != nil {
 			return err
 		}
 	}

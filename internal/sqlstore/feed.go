@@ -96,7 +96,7 @@ func (t *tx) ChangeHead(ctx context.Context) (messenger.ChangePos, error) {
 
 // Statements named so that deferred.go can tell them apart.
 const (
-	qInsertOutbox       = `INSERT INTO outbox (events) VALUES (?)`
+	qInsertOutbox       = `INSERT INTO outbox (events, claimed_by, lease_until) VALUES (?, ?, ?) RETURNING id`
 	qUpsertNotification = `INSERT INTO notifications (user_id, thread_id, message_id, seq, due_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, thread_id) DO UPDATE SET message_id = excluded.message_id, seq = excluded.seq,
 		due_at = CASE WHEN notifications.failed = 1 THEN excluded.due_at ELSE notifications.due_at END,
@@ -128,8 +128,7 @@ func (t *tx) InsertOutbox(ctx context.Context, entries []messenger.OutboxEntry) 
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, qInsertOutbox, string(b))
-	return err
+	return t.insertOutboxRow(ctx, b, evs)
 }
 
 func (t *tx) UpsertNotification(ctx context.Context, n messenger.Notification) error {
@@ -158,8 +157,8 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, le
 	err := s.write(ctx, func(ctx context.Context, t *tx) error {
 		got = got[:0]
 		rows, err := t.query(ctx, `UPDATE outbox SET claimed_by = ?, lease_until = ?
-		WHERE id IN (SELECT id FROM outbox WHERE claimed_by = ? OR lease_until < ? ORDER BY id LIMIT ?`+s.d.skipLocked+`)
-		RETURNING id, events`, owner, micros(now.Add(lease)), owner, micros(now), limit)
+		WHERE id IN (SELECT id FROM outbox WHERE claimed_by = '' OR lease_until < ? ORDER BY id LIMIT ?`+s.d.skipLocked+`)
+		RETURNING id, events`, owner, micros(now.Add(lease)), micros(now), limit)
 		if err != nil {
 			return err
 		}

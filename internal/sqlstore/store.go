@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -64,8 +65,9 @@ type Store struct {
 	mu     sync.RWMutex // guards closing vs. enqueuing
 	isDown bool
 
-	stmts   sync.Map // stmtKey -> *sql.Stmt (SQLite only)
-	rebound sync.Map // query -> query with $n (PostgreSQL only)
+	outbox  atomic.Pointer[outboxLease] // set by LeaseOutbox (outbox.go)
+	stmts   sync.Map                    // stmtKey -> *sql.Stmt (SQLite only)
+	rebound sync.Map                    // query -> query with $n (PostgreSQL only)
 }
 
 var _ messenger.Store = (*Store)(nil)

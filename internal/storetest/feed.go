@@ -129,6 +129,99 @@ func testOutboxRecovery(t *testing.T, f Factory) {
 	_ = ctx
 }
 
+// testOutboxLeasedToWriter: rows written while a relay runs are leased to
+// it, so no other relay can claim them; once its service stops, its store
+// writes rows unleased, which any relay claims at once; and rows the dead
+// relay never published (its publisher failed to the end) are taken over
+// by another relay when the lease ends, and published once.
+func testOutboxLeasedToWriter(t *testing.T, f Factory) {
+	open := f(t)
+	ctx := ctxT(t)
+	store := open()
+	broken := &Recorder{fail: 1 << 30}
+	dying := newService(t, store, messenger.Config{Publisher: broken, RelayLease: 2 * time.Second, RelayPoll: 20 * time.Millisecond})
+	th := seeded(t, dying)
+	orphan := send(t, dying, patient, th.ID, "orphan")
+	intruder := open()
+	if got, err := intruder.ClaimOutbox(ctx, "intruder", time.Now(), time.Second, 100); err != nil || len(got) != 0 {
+		t.Fatalf("another relay claimed %d entries leased to the writer (err %v)", len(got), err)
+	}
+	dying.Close()
+
+	after := send(t, messenger.NewService(store, messenger.Config{}), provider, th.ID, "unleased")
+	got, err := intruder.ClaimOutbox(ctx, "intruder", time.Now(), 100*time.Millisecond, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 || got[0].Event != messenger.EventNewMessage || !strings.Contains(string(got[0].Data), after.ID) {
+		t.Fatalf("claim after the relay stopped = %+v, want the unleased row only", got)
+	}
+	for _, e := range got {
+		if strings.Contains(string(e.Data), orphan.ID) {
+			t.Fatalf("claimed a row still leased to the stopped relay: %s", e.Data)
+		}
+	}
+
+	// The intruder's short lease ends too; a live relay publishes both.
+	rec := &Recorder{}
+	newService(t, open(), messenger.Config{Publisher: rec, RelayPoll: 20 * time.Millisecond})
+	eventually(t, 10*time.Second, "takeover after the leases end", func() bool {
+		return countEvents(rec.Snapshot(), messenger.EventNewMessage) == 2
+	})
+	n := 0
+	for _, e := range rec.Snapshot() {
+		if e.Event == messenger.EventNewMessage && strings.Contains(string(e.Data), orphan.ID) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the orphaned message was published %d times", n)
+	}
+}
+
+// testOutboxHandOffOrder: concurrent sends into one thread are handed to
+// the relay right after their commits and published in seq order, each
+// once.
+func testOutboxHandOffOrder(t *testing.T, f Factory) {
+	rec := &Recorder{}
+	svc := newService(t, f(t)(), messenger.Config{Publisher: rec})
+	ctx := ctxT(t)
+	th := seeded(t, svc)
+	const n = 60
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := messenger.NewMessage{ClientID: fmt.Sprint("order-", i), Content: "x"}
+			if _, _, err := svc.SendMessage(ctx, []messenger.Actor{patient, provider}[i%2], th.ID, in); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	eventually(t, 10*time.Second, "every new-message published", func() bool {
+		return countEvents(rec.Snapshot(), messenger.EventNewMessage) >= n
+	})
+	var last int64
+	for _, e := range rec.Snapshot() {
+		if e.Event != messenger.EventNewMessage {
+			continue
+		}
+		var m messenger.Message
+		if err := json.Unmarshal(e.Data, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Seq != last+1 {
+			t.Fatalf("new-message seq %d published after %d", m.Seq, last)
+		}
+		last = m.Seq
+	}
+	if last != n {
+		t.Fatalf("last published seq %d, want %d", last, n)
+	}
+}
+
 // testOutboxLease: entries claimed by a relay that died are taken over after
 // the lease, and published once; a publish failure is retried in order.
 func testOutboxLease(t *testing.T, f Factory) {

@@ -43,6 +43,8 @@ func Run(t *testing.T, f Factory) {
 		{"OutboxPublishesCommitted", testOutboxPublishes},
 		{"OutboxRecoveryAfterCrash", testOutboxRecovery},
 		{"OutboxLeaseTakeover", testOutboxLease},
+		{"OutboxLeasedToWriter", testOutboxLeasedToWriter},
+		{"OutboxHandOffInOrder", testOutboxHandOffOrder},
 		{"SyncNoGapsNoDuplicates", testSync},
 		{"WaitWakesOnChange", testWait},
 		{"SyncFromNow", testSyncNow},
