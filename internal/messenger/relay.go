@@ -83,7 +83,7 @@ func (r *relay) run(ctx context.Context) {
 	backoff := 50 * time.Millisecond
 	claim := true // claim what nobody holds at start, then on every poll
 	for {
-		more, err := r.drain(ctx, claim)
+		more, claimMore, err := r.drain(ctx, claim)
 		if ctx.Err() != nil {
 			return
 		}
@@ -98,10 +98,10 @@ func (r *relay) run(ctx context.Context) {
 			continue
 		}
 		backoff = 50 * time.Millisecond
-		if more {
+		claim = claimMore // a full claim: there may be more to take over
+		if more || claimMore {
 			continue
 		}
-		claim = false
 		select {
 		case <-ctx.Done():
 			return
@@ -119,7 +119,7 @@ func (r *relay) finish() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
-		if more, err := r.drain(ctx, false); err != nil || !more {
+		if more, _, err := r.drain(ctx, false); err != nil || !more {
 			break
 		}
 	}
@@ -177,21 +177,24 @@ func (r *relay) complete(ctx context.Context) error {
 	return err
 }
 
-// drain publishes the pending entries, or, when claim is set and nothing
-// is pending, claims a batch of rows nobody holds and publishes those. It
-// reports whether more may be waiting.
-func (r *relay) drain(ctx context.Context, claim bool) (more bool, err error) {
+// drain publishes the pending entries and, when claim is set, a batch of
+// rows nobody holds, claimed after them (so that a busy node still takes
+// over a dead one's rows). It reports whether entries are pending again and
+// whether the claim was full, so more may be waiting to be taken over.
+func (r *relay) drain(ctx context.Context, claim bool) (more, claimMore bool, err error) {
 	s := r.s
 	entries := r.take()
-	if len(entries) == 0 && claim {
-		entries, err = s.store.ClaimOutbox(ctx, s.cfg.NodeID, s.cfg.Now(), s.cfg.RelayLease, relayBatch)
+	if claim {
+		claimed, err := s.store.ClaimOutbox(ctx, s.cfg.NodeID, s.cfg.Now(), s.cfg.RelayLease, relayBatch)
 		if err != nil {
-			return false, err
+			r.putBack(entries)
+			return false, false, err
 		}
-		more = rows(entries) == relayBatch
+		claimMore = rows(claimed) == relayBatch
+		entries = append(entries, claimed...)
 	}
 	if len(entries) == 0 {
-		return more, nil
+		return false, claimMore, nil
 	}
 	published := 0
 	var perr error
@@ -224,12 +227,12 @@ func (r *relay) drain(ctx context.Context, claim bool) (more bool, err error) {
 		signal(r.wakeDone)
 	}
 	if perr != nil {
-		return false, perr
+		return false, false, perr
 	}
 	r.mu.Lock()
-	more = more || len(r.pending) > 0
+	more = len(r.pending) > 0
 	r.mu.Unlock()
-	return more, nil
+	return more, claimMore, nil
 }
 
 // rows counts the distinct rows among entries (they come grouped).

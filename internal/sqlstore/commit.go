@@ -143,7 +143,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 	// Writes about a thread run first: any other statement writes the
 	// prefetched counters back and drops them (prefetch.go), and the
-	// relay's outbox claims, which arrive in most batches, would otherwise
+	// relay's outbox deletes, which arrive in most batches, would otherwise
 	// make every later send of the batch read its counters again.
 	slices.SortStableFunc(live, func(a, b *writeReq) int {
 		return cmp.Compare(keyless(a), keyless(b))

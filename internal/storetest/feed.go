@@ -179,6 +179,49 @@ func testOutboxLeasedToWriter(t *testing.T, f Factory) {
 	}
 }
 
+// testOutboxTakeoverWhileBusy: a relay kept busy by its own node's sends
+// still takes over rows a dead relay left leased, once the lease ends.
+func testOutboxTakeoverWhileBusy(t *testing.T, f Factory) {
+	open := f(t)
+	dying := newService(t, open(), messenger.Config{Publisher: &Recorder{fail: 1 << 30}, RelayLease: 300 * time.Millisecond})
+	th := seeded(t, dying)
+	orphan := send(t, dying, patient, th.ID, "orphan")
+	dying.Close()
+
+	rec := &Recorder{}
+	busy := newService(t, open(), messenger.Config{Publisher: rec, RelayPoll: 20 * time.Millisecond})
+	ctx := ctxT(t)
+	stop := make(chan struct{})
+	sent := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				sent <- nil
+				return
+			default:
+			}
+			in := messenger.NewMessage{ClientID: fmt.Sprint("busy-", i), Content: "load"}
+			if _, _, err := busy.SendMessage(ctx, provider, th.ID, in); err != nil {
+				sent <- err
+				return
+			}
+		}
+	}()
+	eventually(t, 10*time.Second, "the orphaned message taken over while the relay is busy", func() bool {
+		for _, e := range rec.Snapshot() {
+			if e.Event == messenger.EventNewMessage && strings.Contains(string(e.Data), orphan.ID) {
+				return true
+			}
+		}
+		return false
+	})
+	close(stop)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+}
+
 // testOutboxHandOffOrder: concurrent sends into one thread are handed to
 // the relay right after their commits and published in seq order, each
 // once.

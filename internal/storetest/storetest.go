@@ -45,6 +45,7 @@ func Run(t *testing.T, f Factory) {
 		{"OutboxLeaseTakeover", testOutboxLease},
 		{"OutboxLeasedToWriter", testOutboxLeasedToWriter},
 		{"OutboxHandOffInOrder", testOutboxHandOffOrder},
+		{"OutboxTakeoverWhileBusy", testOutboxTakeoverWhileBusy},
 		{"SyncNoGapsNoDuplicates", testSync},
 		{"WaitWakesOnChange", testWait},
 		{"SyncFromNow", testSyncNow},
