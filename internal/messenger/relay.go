@@ -88,13 +88,9 @@ func (r *relay) run(ctx context.Context) {
 			return
 		}
 		if err != nil {
-			r.s.log.Error("outbox relay failed; retrying", "err", err, "retry_in", backoff)
-			select {
-			case <-ctx.Done():
+			if !r.pause(ctx, "outbox relay failed; retrying", err, &backoff) {
 				return
-			case <-time.After(backoff):
 			}
-			backoff = min(2*backoff, 5*time.Second)
 			continue
 		}
 		backoff = 50 * time.Millisecond
@@ -142,13 +138,9 @@ func (r *relay) completeLoop(ctx context.Context) {
 			if err == nil || ctx.Err() != nil {
 				break
 			}
-			r.s.log.Error("outbox relay: deleting published rows failed; retrying", "err", err, "retry_in", backoff)
-			select {
-			case <-ctx.Done():
+			if !r.pause(ctx, "outbox relay: deleting published rows failed; retrying", err, &backoff) {
 				return
-			case <-time.After(backoff):
 			}
-			backoff = min(2*backoff, 5*time.Second)
 		}
 		backoff = 50 * time.Millisecond
 	}
@@ -233,6 +225,19 @@ func (r *relay) drain(ctx context.Context, claim bool) (more, claimMore bool, er
 	more = len(r.pending) > 0
 	r.mu.Unlock()
 	return more, claimMore, nil
+}
+
+// pause logs err, waits *backoff and doubles it for the next time (up to
+// 5 s); it reports false if ctx ended first.
+func (r *relay) pause(ctx context.Context, msg string, err error, backoff *time.Duration) bool {
+	r.s.log.Error(msg, "err", err, "retry_in", *backoff)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(*backoff):
+	}
+	*backoff = min(2**backoff, 5*time.Second)
+	return true
 }
 
 // rows counts the distinct rows among entries (they come grouped).

@@ -28,25 +28,10 @@ func TestBatchedSendsKeepCounters(t *testing.T) {
 	}{{"sqlite", sqliteFactory}, {"postgres", postgresFactory}} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := tc.open(t)()
-			svc := messenger.NewService(store, messenger.Config{})
-			if err := svc.Open(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { svc.Close() })
-			ctx := context.Background()
-			pat := messenger.Actor{UserID: "p1", Role: messenger.RolePatient, Name: "P"}
-			doc := messenger.Actor{UserID: "d1", Role: messenger.RoleProvider, Name: "D"}
-			svc.Touch(ctx, pat)
-			svc.Touch(ctx, doc)
 			const threads, senders, each = 3, 24, 25
-			ids := make([]string, threads)
-			for i := range ids {
-				th, err := svc.CreateThread(ctx, pat, messenger.NewThread{Participants: []messenger.ParticipantInput{{ID: doc.UserID}}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ids[i] = th.ID
-			}
+			svc, ids := openService(t, store, messenger.Config{}, threads)
+			ctx := context.Background()
+			pat, doc := testPatient, testProvider
 			var wg sync.WaitGroup
 			errs := make(chan error, senders+1)
 			wg.Add(1)

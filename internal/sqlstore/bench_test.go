@@ -87,27 +87,11 @@ func BenchmarkSend(b *testing.B) {
 // sends per second when rate > 0.
 func benchSend(b *testing.B, factory func(testing.TB) func() messenger.Store, senders, rate int) {
 	b.ReportAllocs()
-	store := factory(b)()
 	clock := &deliveryClock{}
-	svc := messenger.NewService(store, messenger.Config{Publisher: clock})
-	if err := svc.Open(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { svc.Close() })
-	ctx := context.Background()
-	pat := messenger.Actor{UserID: "bp", Role: messenger.RolePatient, Name: "P"}
-	doc := messenger.Actor{UserID: "bd", Role: messenger.RoleProvider, Name: "D"}
-	svc.Touch(ctx, pat)
-	svc.Touch(ctx, doc)
 	const threads = 16
-	ids := make([]string, threads)
-	for i := range ids {
-		th, err := svc.CreateThread(ctx, pat, messenger.NewThread{Participants: []messenger.ParticipantInput{{ID: doc.UserID}}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = th.ID
-	}
+	svc, ids := openService(b, factory(b)(), messenger.Config{Publisher: clock}, threads)
+	ctx := context.Background()
+	pat := testPatient
 	var (
 		n       atomic.Int64
 		mu      sync.Mutex

@@ -89,27 +89,16 @@ func postgresFactory(t testing.TB) func() messenger.Store {
 // returns it once it commits.
 func TestSyncNowBelowRunningTransaction(t *testing.T) {
 	store := postgresFactory(t)()
-	svc := messenger.NewService(store, messenger.Config{})
-	if err := svc.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
+	svc, threads := openService(t, store, messenger.Config{}, 1)
 	ctx := context.Background()
-	pat := messenger.Actor{UserID: "p-inflight", Role: messenger.RolePatient, Name: "P"}
-	doc := messenger.Actor{UserID: "d-inflight", Role: messenger.RoleProvider, Name: "D"}
-	svc.Touch(ctx, pat)
-	svc.Touch(ctx, doc)
-	th, err := svc.CreateThread(ctx, pat, messenger.NewThread{Participants: []messenger.ParticipantInput{{ID: doc.UserID}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pat, doc := testPatient, testProvider
 	open, err := store.(*sqlstore.Store).DB().BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer open.Rollback()
 	if _, err := open.ExecContext(ctx, `INSERT INTO changes (thread_id, kind, user_id, seq, at) VALUES ($1, $2, $3, 7, 0)`,
-		th.ID, messenger.ChangeMessageRead, pat.UserID); err != nil {
+		threads[0], messenger.ChangeMessageRead, pat.UserID); err != nil {
 		t.Fatal(err)
 	}
 	head, err := svc.Sync(ctx, doc, messenger.SyncNow, 10)
