@@ -236,7 +236,7 @@ func (r *relay) pause(ctx context.Context, msg string, err error, backoff *time.
 		return false
 	case <-time.After(*backoff):
 	}
-	*backoff = min(2**backoff, 5*time.Second)
+	*backoff = min(*backoff*2, 5*time.Second)
 	return true
 }
 
