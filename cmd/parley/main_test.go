@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/parleyhq/parley/internal/auth"
 	"github.com/parleyhq/parley/internal/pusher"
 	"github.com/parleyhq/parley/internal/pushertest"
 )
@@ -79,3 +82,51 @@ func signedRequest(t *testing.T, m *Main, method, path string, params pusher.Que
 }
 
 func ptr(s string) *string { return &s }
+
+// TestCORSForBrowserApps: with cors_origins set, a browser app on that
+// origin can preflight and call the messenger API, another origin's
+// preflight is refused, and the Pusher HTTP API (server to server) gets no
+// CORS headers.
+func TestCORSForBrowserApps(t *testing.T) {
+	m := startMain(t, "", map[string]string{"PARLEY_CORS_ORIGINS": "https://clinic.example"})
+	base := "http://" + m.Addr()
+	send := func(method, path string, hdr map[string]string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	res := send(http.MethodOptions, "/api/pusher/auth", map[string]string{"Origin": "https://clinic.example",
+		"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"})
+	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != "https://clinic.example" ||
+		!strings.Contains(strings.ToLower(res.Header.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Fatalf("preflight: %d %v", res.StatusCode, res.Header)
+	}
+	tok, err := auth.Issue([]byte("test-jwt-secret-of-at-least-32-bytes"), "p-cors", auth.Role("patient"), "Pat", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = send(http.MethodGet, "/api/v1/me", map[string]string{"Origin": "https://clinic.example", "Authorization": "Bearer " + tok})
+	if res.StatusCode != http.StatusOK || res.Header.Get("Access-Control-Allow-Origin") != "https://clinic.example" {
+		t.Fatalf("GET /api/v1/me from the app's origin: %d %v", res.StatusCode, res.Header)
+	}
+	res = send(http.MethodOptions, "/api/v1/threads", map[string]string{"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"})
+	if res.StatusCode != http.StatusForbidden || res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("preflight from another origin: %d %v", res.StatusCode, res.Header)
+	}
+	res = send(http.MethodOptions, "/apps/1/events", map[string]string{"Origin": "https://clinic.example", "Access-Control-Request-Method": "POST"})
+	if res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("the Pusher HTTP API answered a browser preflight: %v", res.Header)
+	}
+}

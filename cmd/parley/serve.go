@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/httpx"
 	"github.com/parleyhq/parley/internal/hub"
 	"github.com/parleyhq/parley/internal/pusher"
 	"github.com/parleyhq/parley/internal/pusherapi"
@@ -88,7 +89,8 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.listener = ln
 	m.http = &http.Server{
-		Handler:           mux,
+		// Browser apps on the origins in cors_origins may call /api/.
+		Handler:           httpx.NewCORS("/api/", cfg.CORSOriginList()).Wrap(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),

@@ -4,8 +4,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -37,6 +39,10 @@ type Config struct {
 
 	LogLevel  string `yaml:"log_level"`
 	LogFormat string `yaml:"log_format"` // json or text
+
+	// CORSOrigins lists, comma-separated, the browser origins allowed to
+	// call the messenger's /api/ endpoints from another origin ("*": any).
+	CORSOrigins string `yaml:"cors_origins"`
 
 	// Scale-out: empty means embedded (in-memory fan-out, SQLite).
 	RedisURL    string `yaml:"redis_url"`
@@ -300,5 +306,32 @@ func (c *Config) Validate() error {
 	if c.Blob.S3Endpoint != "" && c.Blob.S3Bucket == "" {
 		bad("blob.s3_bucket is required with blob.s3_endpoint")
 	}
+	for _, o := range c.CORSOriginList() {
+		if !validOrigin(o) {
+			bad("cors_origins: %q must be * or scheme://host[:port] as a browser sends it, like https://app.example", o)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// CORSOriginList is CORSOrigins split at commas, blanks dropped.
+func (c *Config) CORSOriginList() []string {
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// validOrigin reports whether o is "*" or a bare origin: http or https, a
+// host, nothing after it (a browser's Origin header never has a path).
+func validOrigin(o string) bool {
+	if o == "*" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Opaque == "" &&
+		u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" && !strings.HasSuffix(o, "?")
 }

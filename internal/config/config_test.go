@@ -106,3 +106,26 @@ func TestEveryOptionIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// CORS origins: a comma-separated list of bare origins or "*"; anything a
+// browser would never send as Origin is refused at start, each named.
+func TestCORSOrigins(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{"PARLEY_CORS_ORIGINS": " https://app.example, http://localhost:3000 ,,*"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.CORSOriginList()
+	if strings.Join(got, "|") != "https://app.example|http://localhost:3000|*" {
+		t.Fatalf("origins %q", got)
+	}
+	if d := Default(); len(d.CORSOriginList()) != 0 {
+		t.Fatalf("default origins %q, want none", d.CORSOriginList())
+	}
+	for _, bad := range []string{"app.example", "https://app.example/", "https://app.example/x", "ftp://app.example",
+		"https://", "https://u:p@app.example", "https://app.example?x=1", "null"} {
+		_, err := Load(nil, env(map[string]string{"PARLEY_CORS_ORIGINS": "https://ok.example," + bad}), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "cors_origins") || !strings.Contains(err.Error(), bad) {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}
