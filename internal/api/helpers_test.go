@@ -20,6 +20,7 @@ import (
 	"github.com/parleyhq/parley/internal/auth"
 	"github.com/parleyhq/parley/internal/messenger"
 	"github.com/parleyhq/parley/internal/sqlstore"
+	"github.com/parleyhq/parley/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) {
@@ -88,24 +89,7 @@ type env struct {
 	svc    *messenger.Service
 	pub    *recorder
 	tokens map[string]string
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *syncbuf.Buffer
 }
 
 // Users of every test: pat and doc share threads; eve is an outsider
@@ -129,7 +113,7 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 	}
 	t.Cleanup(func() { _ = store.Close() })
 	pub := &recorder{}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	svc := messenger.NewService(store, messenger.Config{Publisher: pub, Logger: logger, RelayPoll: 20 * time.Millisecond})
 	if err := svc.Open(); err != nil {

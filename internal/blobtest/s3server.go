@@ -1,7 +1,6 @@
 package blobtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/parleyhq/parley/internal/syncbuf"
 )
 
 // S3 describes a running S3-compatible server and one empty bucket on it.
@@ -95,24 +96,6 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// syncBuffer collects the gateway's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func (g *S3Gateway) start(tb testing.TB, bin string) error {
 	addr, err := freePort()
 	if err != nil {
@@ -124,7 +107,7 @@ func (g *S3Gateway) start(tb testing.TB, bin string) error {
 	sidecar := tb.TempDir()
 	cmd := exec.Command(bin, "--access", g.access, "--secret", g.secret, "--port", addr, "--quiet",
 		"posix", "--sidecar", sidecar, root)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return err

@@ -5,13 +5,13 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	pushersdk "github.com/pusher/pusher-http-go/v5"
 
 	"github.com/parleyhq/parley/internal/pusher"
+	"github.com/parleyhq/parley/internal/syncbuf"
 )
 
 // TestGoldenSignature is the vector of the protocol reference §7: the
@@ -180,7 +180,7 @@ func TestRetryUntilDelivered(t *testing.T) {
 func TestGiveUpAfterRetryFor(t *testing.T) {
 	r := newReceiver(t)
 	r.failAll = true
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	s := openSender(t, Options{RetryBase: 5 * time.Millisecond, RetryFor: 100 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	s.Observe(testApp(r.hook()), pusher.WebhookEvent{Name: pusher.HookClientEvent, Channel: "private-thread-1",
@@ -331,22 +331,4 @@ func TestBackoffGrows(t *testing.T) {
 			prevMax = nominal
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

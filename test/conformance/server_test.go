@@ -11,13 +11,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"text/template"
 	"time"
 
 	pusher "github.com/pusher/pusher-http-go/v5"
+
+	"github.com/parleyhq/parley/internal/syncbuf"
 )
 
 // Credentials of the apps every test server is configured with.
@@ -106,27 +107,10 @@ type server struct {
 	Addr    string // host:port of WebSocket and HTTP
 	Port    int
 	Options serverOptions
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	exitErr error
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startServer starts parley with opts and waits until /readyz answers 200.
@@ -172,7 +156,7 @@ func tryStart(t *testing.T, opts serverOptions) (*server, error) {
 		Addr:    fmt.Sprintf("127.0.0.1:%d", port),
 		Port:    port,
 		Options: opts,
-		logs:    &syncBuffer{},
+		logs:    &syncbuf.Buffer{},
 		exited:  make(chan struct{}),
 	}
 	s.cmd = exec.Command(binPath, "serve")
