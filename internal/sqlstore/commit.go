@@ -317,48 +317,89 @@ func (t *tx) cached(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if t.p != nil {
-		if err := t.beforeStatement(ctx, q); err != nil {
-			return nil, err
+// runner is where one statement runs: a prepared statement (bound to the
+// transaction when there is one), or its text on the transaction or the
+// pool.
+type runner struct {
+	st   *sql.Stmt
+	on   sqlRunner // *sql.Tx or *sql.DB, when st is nil
+	text string
+}
+
+type sqlRunner interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func (r runner) exec(ctx context.Context, args []any) (sql.Result, error) {
+	if r.st != nil {
+		return r.st.ExecContext(ctx, args...)
+	}
+	return r.on.ExecContext(ctx, r.text, args...)
+}
+
+func (r runner) query(ctx context.Context, args []any) (*sql.Rows, error) {
+	if r.st != nil {
+		return r.st.QueryContext(ctx, args...)
+	}
+	return r.on.QueryContext(ctx, r.text, args...)
+}
+
+func (r runner) queryRow(ctx context.Context, args []any) *sql.Row {
+	if r.st != nil {
+		return r.st.QueryRowContext(ctx, args...)
+	}
+	return r.on.QueryRowContext(ctx, r.text, args...)
+}
+
+// runnerFor finds where q runs. A fixed-shape statement (the multi-row
+// ones, deferred.go) is always cached and skips beforeStatement: flush runs
+// it with the buffers already taken. Any other statement first flushes
+// deferred rows it might observe.
+func (t *tx) runnerFor(ctx context.Context, q string, fixed bool) (runner, error) {
+	var st *sql.Stmt
+	var err error
+	if fixed {
+		st, err = t.cached(ctx, q)
+	} else {
+		if t.p != nil {
+			if err := t.beforeStatement(ctx, q); err != nil {
+				return runner{}, err
+			}
+		}
+		st, err = t.prepared(ctx, q)
+	}
+	if err != nil {
+		return runner{}, err
+	}
+	var on sqlRunner = t.db
+	if t.tx != nil {
+		on = t.tx
+		if st != nil {
+			st = t.tx.StmtContext(ctx, st)
 		}
 	}
-	st, err := t.prepared(ctx, q)
+	if st != nil {
+		return runner{st: st}, nil
+	}
+	return runner{on: on, text: t.s.rebind(q)}, nil
+}
+
+func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	r, err := t.runnerFor(ctx, q, false)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case st != nil && t.tx != nil:
-		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-	case st != nil:
-		return st.ExecContext(ctx, args...)
-	case t.tx != nil:
-		return t.tx.ExecContext(ctx, t.s.rebind(q), args...)
-	default:
-		return t.db.ExecContext(ctx, t.s.rebind(q), args...)
-	}
+	return r.exec(ctx, args)
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if t.p != nil {
-		if err := t.beforeStatement(ctx, q); err != nil {
-			return nil, err
-		}
-	}
-	st, err := t.prepared(ctx, q)
+	r, err := t.runnerFor(ctx, q, false)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case st != nil && t.tx != nil:
-		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-	case st != nil:
-		return st.QueryContext(ctx, args...)
-	case t.tx != nil:
-		return t.tx.QueryContext(ctx, t.s.rebind(q), args...)
-	default:
-		return t.db.QueryContext(ctx, t.s.rebind(q), args...)
-	}
+	return r.query(ctx, args)
 }
 
 // row is QueryRow with the preparation error folded into Scan.
@@ -375,23 +416,9 @@ func (r row) Scan(dest ...any) error {
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) row {
-	if t.p != nil {
-		if err := t.beforeStatement(ctx, q); err != nil {
-			return row{err: err}
-		}
-	}
-	st, err := t.prepared(ctx, q)
+	r, err := t.runnerFor(ctx, q, false)
 	if err != nil {
 		return row{err: err}
 	}
-	switch {
-	case st != nil && t.tx != nil:
-		return row{r: t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)}
-	case st != nil:
-		return row{r: st.QueryRowContext(ctx, args...)}
-	case t.tx != nil:
-		return row{r: t.tx.QueryRowContext(ctx, t.s.rebind(q), args...)}
-	default:
-		return row{r: t.db.QueryRowContext(ctx, t.s.rebind(q), args...)}
-	}
+	return row{r: r.queryRow(ctx, args)}
 }

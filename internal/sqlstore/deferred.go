@@ -44,29 +44,22 @@ func chunk(n int) int {
 }
 
 // execFixed runs one of those statements, prepared and cached on SQLite
-// (pgx caches per connection itself). It skips beforeStatement: flush
-// calls it with the buffers already taken.
+// (pgx caches per connection itself), without flushing (runnerFor).
 func (t *tx) execFixed(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	st, err := t.cached(ctx, q)
+	r, err := t.runnerFor(ctx, q, true)
 	if err != nil {
 		return nil, err
 	}
-	if st != nil {
-		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-	}
-	return t.tx.ExecContext(ctx, t.s.rebind(q), args...)
+	return r.exec(ctx, args)
 }
 
 // queryFixed is execFixed for a query.
 func (t *tx) queryFixed(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	st, err := t.cached(ctx, q)
+	r, err := t.runnerFor(ctx, q, true)
 	if err != nil {
 		return nil, err
 	}
-	if st != nil {
-		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-	}
-	return t.tx.QueryContext(ctx, t.s.rebind(q), args...)
+	return r.query(ctx, args)
 }
 
 // closeRows closes rows and returns the error that ended them, if any.
