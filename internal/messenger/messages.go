@@ -46,17 +46,9 @@ func (s *Service) sendMessage(ctx context.Context, actor Actor, threadID string,
 
 	// Authorization and the fast path for retries, outside the write lock.
 	var existing *Message
-	err = s.store.Read(ctx, func(ctx context.Context, tx Tx) error {
-		if _, err := tx.GetReceipt(ctx, threadID, sender); err != nil {
-			return err
-		}
-		m, err := tx.GetMessageByClientID(ctx, threadID, sender, in.ClientID)
-		if err == nil {
-			existing = m
-		} else if ErrorCode(err) != ENOTFOUND {
-			return err
-		}
-		return nil
+	err = s.store.Read(ctx, func(ctx context.Context, tx Tx) (err error) {
+		existing, err = tx.PriorSend(ctx, threadID, sender, in.ClientID)
+		return err
 	})
 	if err != nil {
 		return nil, false, notFoundAsThread(err)
@@ -95,11 +87,7 @@ func (s *Service) sendMessage(ctx context.Context, actor Actor, threadID string,
 			if err != nil {
 				return err
 			}
-			data, _ := json.Marshal(m)
-			entries := []OutboxEntry{{Channels: []string{ThreadChannel(threadID)}, Event: EventNewMessage, Data: data}}
-			for uid, n := range unread {
-				data, _ := json.Marshal(InboxEvent{ThreadID: threadID, Seq: seq, SenderID: sender, Unread: n})
-				entries = append(entries, OutboxEntry{Channels: []string{UserChannel(uid)}, Event: EventInbox, Data: data})
+			for uid := range unread {
 				recipients = append(recipients, uid)
 				if uid != sender && s.cfg.WebhookURL != "" {
 					err := tx.UpsertNotification(ctx, Notification{UserID: uid, ThreadID: threadID, MessageID: m.ID, Seq: seq, DueAt: now.Add(s.cfg.NotifyDelay)})
@@ -108,7 +96,7 @@ func (s *Service) sendMessage(ctx context.Context, actor Actor, threadID string,
 					}
 				}
 			}
-			if err := tx.InsertOutbox(ctx, entries); err != nil {
+			if err := tx.InsertOutbox(ctx, []OutboxEntry{sentEntry(m, unread)}); err != nil {
 				return err
 			}
 			if err := tx.InsertChange(ctx, ChangeRecord{Kind: ChangeNewMessage, ThreadID: threadID, MessageID: m.ID, At: now}); err != nil {

@@ -29,6 +29,9 @@ type relay struct {
 
 const relayBatch = 256
 
+// publishTimeout bounds publishing what one drain took.
+const publishTimeout = 10 * time.Second
+
 func newRelay(s *Service) *relay {
 	return &relay{s: s, wake: make(chan struct{}, 1), wakeDone: make(chan struct{}, 1)}
 }
@@ -188,12 +191,21 @@ func (r *relay) drain(ctx context.Context, claim bool) (more, claimMore bool, er
 	if len(entries) == 0 {
 		return false, claimMore, nil
 	}
+	expanded, err := s.expand(ctx, entries)
+	if err != nil {
+		r.putBack(entries)
+		return false, false, err
+	}
+	entries = expanded
 	published := 0
 	var perr error
+	// One deadline for the whole drain (a context and timer per event were
+	// a tenth of the relay's allocations): a publisher that hangs fails the
+	// rest, which is retried like any failure.
+	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
 	for _, e := range entries {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		perr = s.cfg.Publisher.Publish(pctx, e.Channels, e.Event, e.Data)
-		cancel()
 		if perr != nil {
 			s.stats.publishErrors.Add(1)
 			break

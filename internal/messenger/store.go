@@ -105,6 +105,11 @@ type Tx interface {
 	// GetMessageByClientID finds a message by its idempotency key.
 	// Errors: ENOTFOUND.
 	GetMessageByClientID(ctx context.Context, threadID, senderID, clientID string) (*Message, error)
+	// PriorSend is the check before a send, in one statement: it returns
+	// the message senderID already sent into threadID with clientID, or nil
+	// if there is none. Errors: ENOTFOUND when senderID is not a
+	// participant (or the thread does not exist).
+	PriorSend(ctx context.Context, threadID, senderID, clientID string) (*Message, error)
 	// GetMessagesByID returns the messages with the given ids (any thread).
 	GetMessagesByID(ctx context.Context, ids []string) ([]*Message, error)
 	// UpdateMessage writes Content, EditedAt and DeletedAt of m.
@@ -200,12 +205,18 @@ type ChangeRecord struct {
 	At        time.Time // when the change happened
 }
 
-// OutboxEntry is an event to publish after commit.
+// OutboxEntry is an event to publish after commit: Channels, Event and
+// Data are stored; Held is not.
 type OutboxEntry struct {
 	ID       int64 // the outbox row; shared by the entries of one InsertOutbox
 	Channels []string
 	Event    string
 	Data     []byte
+	// Held is what the writing process keeps for the relay beside the
+	// stored fields (see outbox.go): a Store hands it over with the entry
+	// after the commit (LeaseOutbox) and never stores it, so a claimed
+	// entry has none.
+	Held any
 }
 
 // Notification is a pending offline notification.

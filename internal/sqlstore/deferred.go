@@ -195,7 +195,11 @@ func (t *tx) flush(ctx context.Context) error {
 		rest = rest[n:]
 	}
 	if len(p.events) > 0 {
-		raw, err := appendEvents(nil, p.events)
+		size := 2
+		for _, e := range p.events {
+			size += len(e.Data) + 64
+		}
+		raw, err := appendEvents(make([]byte, 0, size), p.events)
 		if err != nil {
 			return err
 		}

@@ -110,6 +110,7 @@ type outboxEvent struct {
 	Channels []string        `json:"channels"`
 	Event    string          `json:"event"`
 	Data     json.RawMessage `json:"data"`
+	held     any             // OutboxEntry.Held: handed off, not stored
 }
 
 func (t *tx) InsertOutbox(ctx context.Context, entries []messenger.OutboxEntry) error {
@@ -118,7 +119,7 @@ func (t *tx) InsertOutbox(ctx context.Context, entries []messenger.OutboxEntry) 
 	}
 	evs := make([]outboxEvent, len(entries))
 	for i, e := range entries {
-		evs[i] = outboxEvent{Channels: e.Channels, Event: e.Event, Data: e.Data}
+		evs[i] = outboxEvent{Channels: e.Channels, Event: e.Event, Data: e.Data, held: e.Held}
 	}
 	if t.p != nil {
 		t.p.events = append(t.p.events, evs...)

@@ -62,7 +62,7 @@ func (s *Store) handOff(rows []writtenRow) {
 	var entries []messenger.OutboxEntry
 	for _, r := range rows {
 		for _, e := range r.evs {
-			entries = append(entries, messenger.OutboxEntry{ID: r.id, Channels: e.Channels, Event: e.Event, Data: e.Data})
+			entries = append(entries, messenger.OutboxEntry{ID: r.id, Channels: e.Channels, Event: e.Event, Data: e.Data, Held: e.held})
 		}
 	}
 	l.committed(entries)

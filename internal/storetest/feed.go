@@ -103,18 +103,44 @@ func testOutboxRecovery(t *testing.T, f Factory) {
 	ctx := ctxT(t)
 	th := seeded(t, crashed)
 	m := send(t, crashed, patient, th.ID, "survives")
+	gone := send(t, crashed, patient, th.ID, "deleted before the restart")
+	must[*messenger.Message](t)(crashed.DeleteMessage(ctx, patient, th.ID, gone.ID))
 	crashed.Close()
 	store.Close()
 
 	rec := &Recorder{}
 	newService(t, open(), messenger.Config{Publisher: rec, RelayPoll: 20 * time.Millisecond})
-	eventually(t, 10*time.Second, "recovered publish", func() bool { return countEvents(rec.Snapshot(), messenger.EventNewMessage) == 1 })
+	eventually(t, 10*time.Second, "recovered publish", func() bool { return countEvents(rec.Snapshot(), messenger.EventMessageDeleted) == 1 })
+	// The sends are published as their messages are now: the first as it
+	// was sent, the deleted one without its content; and with the inbox
+	// updates their commits counted.
+	var first messenger.Message
+	for _, e := range rec.Snapshot() {
+		switch {
+		case strings.Contains(string(e.Data), `"content":"deleted before`):
+			t.Fatalf("recovery republished deleted content: %s %s", e.Event, e.Data)
+		case e.Event == messenger.EventNewMessage && strings.Contains(string(e.Data), m.ID):
+			json.Unmarshal(e.Data, &first)
+		case e.Event == messenger.EventInbox && e.Channels[0] == messenger.UserChannel(provider.UserID):
+			var ie messenger.InboxEvent
+			json.Unmarshal(e.Data, &ie)
+			if ie.Unread != ie.Seq || ie.SenderID != patient.UserID {
+				t.Fatalf("recovered inbox update for the provider = %s, want unread = seq from %s", e.Data, patient.UserID)
+			}
+		}
+	}
+	if first.Content != "survives" || first.Seq != m.Seq || first.ClientID != m.ClientID || !first.CreatedAt.Equal(m.CreatedAt) {
+		t.Fatalf("recovered new-message = %+v, want %+v", first, *m)
+	}
+	if n := countEvents(rec.Snapshot(), messenger.EventNewMessage); n != 2 {
+		t.Fatalf("%d new-message events recovered, want 2", n)
+	}
 	// Give a second chance to double-publish: another drain must find nothing.
 	other := &Recorder{}
 	newService(t, open(), messenger.Config{Publisher: other, RelayPoll: 20 * time.Millisecond})
 	send(t, newService(t, open(), messenger.Config{}), provider, th.ID, "marker")
 	eventually(t, 10*time.Second, "marker published", func() bool {
-		return countEvents(rec.Snapshot(), messenger.EventNewMessage)+countEvents(other.Snapshot(), messenger.EventNewMessage) == 2
+		return countEvents(rec.Snapshot(), messenger.EventNewMessage)+countEvents(other.Snapshot(), messenger.EventNewMessage) == 3
 	})
 	all := append(rec.Snapshot(), other.Snapshot()...)
 	n := 0
@@ -153,7 +179,7 @@ func testOutboxLeasedToWriter(t *testing.T, f Factory) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) == 0 || got[0].Event != messenger.EventNewMessage || !strings.Contains(string(got[0].Data), after.ID) {
+	if len(got) == 0 || !strings.Contains(string(got[0].Data), after.ID) {
 		t.Fatalf("claim after the relay stopped = %+v, want the unleased row only", got)
 	}
 	for _, e := range got {
@@ -285,9 +311,11 @@ func testOutboxLease(t *testing.T, f Factory) {
 	rec := &Recorder{fail: 2}
 	newService(t, open(), messenger.Config{Publisher: rec, RelayPoll: 20 * time.Millisecond})
 	eventually(t, 10*time.Second, "takeover", func() bool { return countEvents(rec.Snapshot(), messenger.EventNewMessage) == 1 })
+	// The claimed rows hold thread-created and the send, which stands for
+	// new-message and both participants' inbox updates.
 	evs := rec.Snapshot()
-	if len(evs) != len(claimed) {
-		t.Fatalf("published %d entries, %d were claimed", len(evs), len(claimed))
+	if len(evs) != 4 || countEvents(evs, messenger.EventInbox) != 2 {
+		t.Fatalf("published %d events (%d inbox updates) from %d claimed entries, want 4 (2)", len(evs), countEvents(evs, messenger.EventInbox), len(claimed))
 	}
 	if evs[0].Event != messenger.EventThreadCreated {
 		t.Fatalf("order broken after failures: first is %s", evs[0].Event)

@@ -1,0 +1,120 @@
+package messenger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// What the outbox keeps of a send. A send publishes new-message on the
+// thread channel and an inbox-update on every participant's channel; stored
+// as those events, each send wrote its content a second time and about
+// 550 bytes of JSON into the outbox row, which the single SQLite writer
+// then also deleted — and it encoded that JSON on the writer, too. A send
+// therefore stores one compact entry (eventSent) holding ids and the
+// unread counts only, and the relay expands it into the events it stands
+// for: from the message the writing process still holds (OutboxEntry.Held)
+// right after the commit, or, when another relay claims the row after a
+// crash, from the message as stored then — so a message edited or deleted
+// in between is published as it now is, and deleted content is never
+// republished.
+
+// eventSent is the stored kind of a compact send entry. It is never
+// published: the name cannot be a client or Pusher event.
+const eventSent = "parley:sent"
+
+// sentRecord is the stored data of an eventSent entry.
+type sentRecord struct {
+	ThreadID  string        `json:"t"`
+	MessageID string        `json:"m"`
+	Seq       int64         `json:"s"`
+	SenderID  string        `json:"f"`
+	Unread    []unreadCount `json:"u"` // one per participant, the sender's 0
+}
+
+type unreadCount struct {
+	UserID string `json:"i"`
+	N      int64  `json:"n"`
+}
+
+// sentEntry is the outbox entry of a send, holding msg for the relay.
+func sentEntry(msg *Message, unread map[string]int64) OutboxEntry {
+	rec := sentRecord{ThreadID: msg.ThreadID, MessageID: msg.ID, Seq: msg.Seq, SenderID: msg.SenderID,
+		Unread: make([]unreadCount, 0, len(unread))}
+	for uid, n := range unread {
+		rec.Unread = append(rec.Unread, unreadCount{uid, n})
+	}
+	slices.SortFunc(rec.Unread, func(a, b unreadCount) int { return strings.Compare(a.UserID, b.UserID) })
+	data, _ := json.Marshal(rec) // strings and integers only: cannot fail
+	return OutboxEntry{Event: eventSent, Data: data, Held: &heldSend{rec: rec, msg: msg}}
+}
+
+// heldSend is what the writing process keeps of a send until it is
+// published: the decoded record and the message itself.
+type heldSend struct {
+	rec sentRecord
+	msg *Message
+}
+
+// expand returns entries with every compact send replaced by the events it
+// stands for, keeping each entry's ID (its outbox row). A send that another
+// process wrote reads its message from the store.
+func (s *Service) expand(ctx context.Context, entries []OutboxEntry) ([]OutboxEntry, error) {
+	var out []OutboxEntry
+	for i, e := range entries {
+		if e.Event != eventSent {
+			if out != nil {
+				out = append(out, e)
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]OutboxEntry, 0, len(entries)*3), entries[:i]...)
+		}
+		h, ok := e.Held.(*heldSend)
+		if !ok {
+			var err error
+			if h, err = s.loadSend(ctx, e.Data); err != nil {
+				return nil, fmt.Errorf("outbox row %d: %w", e.ID, err)
+			}
+		}
+		out = append(out, h.events(e.ID)...)
+	}
+	if out == nil {
+		return entries, nil
+	}
+	return out, nil
+}
+
+// loadSend decodes a stored send and reads its message as it is now.
+func (s *Service) loadSend(ctx context.Context, data []byte) (*heldSend, error) {
+	h := &heldSend{}
+	if err := json.Unmarshal(data, &h.rec); err != nil {
+		return nil, err
+	}
+	err := s.store.Read(ctx, func(ctx context.Context, tx Tx) error {
+		ms, err := tx.GetMessagesByID(ctx, []string{h.rec.MessageID})
+		if len(ms) == 1 {
+			h.msg = ms[0]
+		}
+		return err
+	})
+	return h, err
+}
+
+// events are new-message (if the message still exists) and the
+// participants' inbox updates, all in outbox row id.
+func (h *heldSend) events(id int64) []OutboxEntry {
+	out := make([]OutboxEntry, 0, 1+len(h.rec.Unread))
+	if h.msg != nil {
+		data, _ := json.Marshal(h.msg)
+		out = append(out, OutboxEntry{ID: id, Channels: []string{ThreadChannel(h.rec.ThreadID)}, Event: EventNewMessage, Data: data})
+	}
+	for _, u := range h.rec.Unread {
+		data, _ := json.Marshal(InboxEvent{ThreadID: h.rec.ThreadID, Seq: h.rec.Seq, SenderID: h.rec.SenderID, Unread: u.N})
+		out = append(out, OutboxEntry{ID: id, Channels: []string{UserChannel(u.UserID)}, Event: EventInbox, Data: data})
+	}
+	return out
+}
