@@ -86,7 +86,7 @@ func (s *Store) committer(reqs chan *writeReq) {
 			for {
 				select {
 				case r := <-reqs:
-					s.runBatch([]*writeReq{r})
+					s.runBatchHeld([]*writeReq{r})
 				default:
 					return
 				}
@@ -94,8 +94,19 @@ func (s *Store) committer(reqs chan *writeReq) {
 		}
 		batch = append(batch[:0], first)
 		s.fill(reqs, &batch)
-		s.runBatch(batch)
+		s.runBatchHeld(batch)
 	}
+}
+
+// runBatchHeld runs a batch holding s.batching on SQLite, where the
+// checkpointer takes it to find the WAL still (checkpoint.go). PostgreSQL's
+// several committers do not share it.
+func (s *Store) runBatchHeld(batch []*writeReq) {
+	if s.ck != nil {
+		s.batching.Lock()
+		defer s.batching.Unlock()
+	}
+	s.runBatch(batch)
 }
 
 // fill adds queued requests to batch, waiting up to Linger for more.

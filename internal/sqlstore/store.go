@@ -47,6 +47,10 @@ type Options struct {
 	MaxConns int
 	// Logger receives structured logs. Default slog.Default().
 	Logger *slog.Logger
+	// WALResetFrames (SQLite) is the WAL length, in pages, past which the
+	// checkpointer briefly holds the writer so that the WAL file can start
+	// over (checkpoint.go). Default 4096: 16 MiB with 4 KiB pages.
+	WALResetFrames int
 }
 
 // Store is a messenger.Store on SQLite or PostgreSQL.
@@ -55,6 +59,9 @@ type Store struct {
 	db   *sql.DB // writes; on SQLite one connection
 	rdb  *sql.DB // reads; on PostgreSQL the same pool as db
 	ck   *sql.DB // SQLite only: the background checkpointer's connection
+	// batching is held by the SQLite committer while it runs a batch, and
+	// by the checkpointer when it needs the WAL to stand still.
+	batching sync.Mutex
 	opts Options
 	log  *slog.Logger
 
@@ -145,7 +152,9 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	}
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
-	ck, err := sql.Open("sqlite", base)
+	// The checkpointer's connection waits only briefly for readers: it
+	// holds the writer while it does (checkpoint.go).
+	ck, err := sql.Open("sqlite", strings.Replace(base, "busy_timeout(10000)", fmt.Sprintf("busy_timeout(%d)", restartWait.Milliseconds()), 1))
 	if err != nil {
 		db.Close()
 		rdb.Close()
@@ -155,11 +164,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	ck.SetMaxIdleConns(1)
 	ck.SetConnMaxIdleTime(0)
 	opts.Committers = 1
-	s := newStore(sqliteDialect, db, rdb, opts)
-	s.ck = ck
-	s.wg.Add(1)
-	go s.checkpointer(ck)
-	return s, nil
+	return newStore(sqliteDialect, db, rdb, ck, opts), nil
 }
 
 // OpenPostgres connects with pgx to url and applies migrations under a
@@ -187,7 +192,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Store, error)
 	if opts.Committers <= 0 {
 		opts.Committers = 4
 	}
-	return newStore(postgresDialect, db, db, opts), nil
+	return newStore(postgresDialect, db, db, nil, opts), nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, d goose.Dialect, dir string) error {
@@ -213,15 +218,23 @@ func migrate(ctx context.Context, db *sql.DB, d goose.Dialect, dir string) error
 	return nil
 }
 
-func newStore(d dialect, db, rdb *sql.DB, opts Options) *Store {
+// newStore starts the committers, and the checkpointer when ck is set.
+func newStore(d dialect, db, rdb, ck *sql.DB, opts Options) *Store {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Store{d: d, db: db, rdb: rdb, opts: opts, log: opts.Logger.With("component", "sqlstore", "dialect", d.name),
+	if opts.WALResetFrames <= 0 {
+		opts.WALResetFrames = 4096
+	}
+	s := &Store{d: d, db: db, rdb: rdb, ck: ck, opts: opts, log: opts.Logger.With("component", "sqlstore", "dialect", d.name),
 		stop: make(chan struct{})}
+	if ck != nil {
+		s.wg.Add(1)
+		go s.checkpointer(ck)
+	}
 	for range opts.Committers {
 		q := make(chan *writeReq, 4*opts.MaxBatch)
 		s.reqs = append(s.reqs, q)
