@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/parleyhq/parley/internal/messenger"
 )
@@ -42,6 +43,35 @@ func chunk(n int) int {
 	}
 	return c
 }
+
+// multiRow is head, then n times row separated by ", ", then tail: the text
+// of a multi-row statement, built once per shape and kept.
+func multiRow(head, row, tail string, n int) string {
+	k := multiRowKey{head, row, tail, n}
+	if q, ok := multiRows.Load(k); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(tail)
+	q, _ := multiRows.LoadOrStore(k, b.String())
+	return q.(string)
+}
+
+type multiRowKey struct {
+	head, row, tail string
+	n               int
+}
+
+// multiRows holds the texts multiRow built; a few dozen at most, since n is
+// always a power of two up to maxChunk.
+var multiRows sync.Map
 
 // execFixed runs one of those statements, prepared and cached on SQLite
 // (pgx caches per connection itself), without flushing (runnerFor).
@@ -157,18 +187,13 @@ func (t *tx) flush(ctx context.Context) error {
 	}
 	for rest := p.msgs; len(rest) > 0; {
 		n := chunk(len(rest))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO messages (id, thread_id, seq, sender_id, client_id, content, created_at) VALUES `)
 		args := make([]any, 0, 7*n)
-		for i, m := range rest[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		for _, m := range rest[:n] {
 			args = append(args, m.ID, m.ThreadID, m.Seq, m.SenderID, m.ClientID, m.Content, micros(m.CreatedAt))
 		}
-		b.WriteString(` ON CONFLICT (thread_id, sender_id, client_id) DO NOTHING`)
-		res, err := t.execFixed(ctx, b.String(), args...)
+		q := multiRow(`INSERT INTO messages (id, thread_id, seq, sender_id, client_id, content, created_at) VALUES `,
+			`(?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT (thread_id, sender_id, client_id) DO NOTHING`, n)
+		res, err := t.execFixed(ctx, q, args...)
 		if err != nil {
 			return errors.Join(errDeferredConflict, err)
 		}
@@ -179,17 +204,12 @@ func (t *tx) flush(ctx context.Context) error {
 	}
 	for rest := p.changes; len(rest) > 0; {
 		n := chunk(len(rest))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO changes (thread_id, kind, message_id, user_id, seq, at) VALUES `)
 		args := make([]any, 0, 6*n)
-		for i, c := range rest[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?)")
+		for _, c := range rest[:n] {
 			args = append(args, c.ThreadID, c.Kind, c.MessageID, c.UserID, c.Seq, micros(c.At))
 		}
-		if _, err := t.execFixed(ctx, b.String(), args...); err != nil {
+		q := multiRow(`INSERT INTO changes (thread_id, kind, message_id, user_id, seq, at) VALUES `, `(?, ?, ?, ?, ?, ?)`, ``, n)
+		if _, err := t.execFixed(ctx, q, args...); err != nil {
 			return err
 		}
 		rest = rest[n:]
@@ -277,16 +297,7 @@ func (t *tx) flushCounters(ctx context.Context, threads map[string]*seqState, pa
 func (t *tx) updateFromValues(ctx context.Context, head, row string, cols int, tail string, args []any) error {
 	for len(args) > 0 {
 		n := chunk(len(args) / cols)
-		var b strings.Builder
-		b.WriteString(head)
-		for i := range n {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(row)
-		}
-		b.WriteString(tail)
-		if _, err := t.execFixed(ctx, b.String(), args[:n*cols]...); err != nil {
+		if _, err := t.execFixed(ctx, multiRow(head, row, tail, n), args[:n*cols]...); err != nil {
 			return err
 		}
 		args = args[n*cols:]

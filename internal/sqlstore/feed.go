@@ -193,13 +193,17 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, le
 // CompleteOutbox implements messenger.Store.
 func (s *Store) CompleteOutbox(ctx context.Context, owner string, ids []int64) error {
 	return s.write(ctx, func(ctx context.Context, t *tx) error {
+		// In power-of-two chunks, so that the statement is prepared once per
+		// size; it touches only published rows, so the batch's deferred
+		// rows need not be written first (execFixed).
 		for rest := ids; len(rest) > 0; {
-			n := min(len(rest), 500)
-			args := []any{owner}
+			n := chunk(len(rest))
+			args := make([]any, 0, n+1)
+			args = append(args, owner)
 			for _, id := range rest[:n] {
 				args = append(args, id)
 			}
-			if _, err := t.exec(ctx, `DELETE FROM outbox WHERE claimed_by = ? AND id IN (`+placeholders(n)+`)`, args...); err != nil {
+			if _, err := t.execFixed(ctx, multiRow(`DELETE FROM outbox WHERE claimed_by = ? AND id IN (`, `?`, `)`, n), args...); err != nil {
 				return err
 			}
 			rest = rest[n:]

@@ -52,12 +52,11 @@ func (t *tx) prefetchCounters(ctx context.Context, live []*writeReq) error {
 }
 
 func (t *tx) prefetchChunk(ctx context.Context, ids []string) error {
-	in := placeholders(len(ids))
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := t.queryFixed(ctx, `SELECT id, last_seq, last_activity FROM threads WHERE id IN (`+in+`) ORDER BY id`+t.s.d.forUpdate, args...)
+	rows, err := t.queryFixed(ctx, multiRow(`SELECT id, last_seq, last_activity FROM threads WHERE id IN (`, `?`, `) ORDER BY id`+t.s.d.forUpdate, len(ids)), args...)
 	if err != nil {
 		return err
 	}
@@ -73,8 +72,8 @@ func (t *tx) prefetchChunk(ctx context.Context, ids []string) error {
 	if err := closeRows(rows); err != nil {
 		return err
 	}
-	rows, err = t.queryFixed(ctx, `SELECT thread_id, user_id, unread, read_seq, read_at FROM participants
-		WHERE thread_id IN (`+in+`) ORDER BY thread_id, user_id`+t.s.d.forUpdate, args...)
+	rows, err = t.queryFixed(ctx, multiRow(`SELECT thread_id, user_id, unread, read_seq, read_at FROM participants
+		WHERE thread_id IN (`, `?`, `) ORDER BY thread_id, user_id`+t.s.d.forUpdate, len(ids)), args...)
 	if err != nil {
 		return err
 	}

@@ -55,15 +55,15 @@ type Options struct {
 
 // Store is a messenger.Store on SQLite or PostgreSQL.
 type Store struct {
-	d    dialect
-	db   *sql.DB // writes; on SQLite one connection
-	rdb  *sql.DB // reads; on PostgreSQL the same pool as db
-	ck   *sql.DB // SQLite only: the background checkpointer's connection
+	d   dialect
+	db  *sql.DB // writes; on SQLite one connection
+	rdb *sql.DB // reads; on PostgreSQL the same pool as db
+	ck  *sql.DB // SQLite only: the background checkpointer's connection
 	// batching is held by the SQLite committer while it runs a batch, and
 	// by the checkpointer when it needs the WAL to stand still.
 	batching sync.Mutex
-	opts Options
-	log  *slog.Logger
+	opts     Options
+	log      *slog.Logger
 
 	reqs   []chan *writeReq // one per committer; Write picks by messenger.WriteKey
 	stop   chan struct{}
@@ -72,6 +72,7 @@ type Store struct {
 	mu     sync.RWMutex // guards closing vs. enqueuing
 	isDown bool
 
+	priors  chan *priorReq              // pre-send checks for priorChecker (priorsend.go)
 	outbox  atomic.Pointer[outboxLease] // set by LeaseOutbox (outbox.go)
 	stmts   sync.Map                    // stmtKey -> *sql.Stmt (SQLite only)
 	rebound sync.Map                    // query -> query with $n (PostgreSQL only)
@@ -230,7 +231,9 @@ func newStore(d dialect, db, rdb, ck *sql.DB, opts Options) *Store {
 		opts.WALResetFrames = 4096
 	}
 	s := &Store{d: d, db: db, rdb: rdb, ck: ck, opts: opts, log: opts.Logger.With("component", "sqlstore", "dialect", d.name),
-		stop: make(chan struct{})}
+		stop: make(chan struct{}), priors: make(chan *priorReq, 4*maxPriorBatch)}
+	s.wg.Add(1)
+	go s.priorChecker()
 	if ck != nil {
 		s.wg.Add(1)
 		go s.checkpointer(ck)

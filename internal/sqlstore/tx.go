@@ -300,23 +300,6 @@ func (t *tx) GetMessageByClientID(ctx context.Context, threadID, senderID, clien
 		threadID, senderID, clientID)
 }
 
-func (t *tx) PriorSend(ctx context.Context, threadID, senderID, clientID string) (*messenger.Message, error) {
-	var id sql.NullString
-	err := t.queryRow(ctx, `SELECT m.id FROM participants p LEFT JOIN messages m
-		ON m.thread_id = p.thread_id AND m.sender_id = p.user_id AND m.client_id = ?
-		WHERE p.thread_id = ? AND p.user_id = ?`, clientID, threadID, senderID).Scan(&id)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound("thread")
-	case err != nil:
-		return nil, err
-	case !id.Valid:
-		return nil, nil
-	}
-	// A retry: rare enough to read the message with its attachments apart.
-	return t.GetMessageByClientID(ctx, threadID, senderID, clientID)
-}
-
 func (t *tx) GetMessagesByID(ctx context.Context, ids []string) ([]*messenger.Message, error) {
 	if len(ids) == 0 {
 		return nil, nil

@@ -1,0 +1,69 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/messenger"
+)
+
+// TestPriorSendCombined: many concurrent pre-send checks, answered by
+// combined statements, each get their own answer — participant or not,
+// client id used or not — on both stores.
+func TestPriorSendCombined(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(testing.TB) func() messenger.Store
+	}{{"sqlite", sqliteFactory}, {"postgres", postgresFactory}} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := tc.open(t)()
+			svc, threads := openService(t, store, messenger.Config{}, 4)
+			ctx := context.Background()
+			sent := map[string]string{} // thread/client id → message id
+			for i, th := range threads {
+				m, _, err := svc.SendMessage(ctx, testPatient, th, messenger.NewMessage{ClientID: fmt.Sprint("sent-", i), Content: "x"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sent[th+"/"+m.ClientID] = m.ID
+			}
+			var wg sync.WaitGroup
+			for g := range 400 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					th := threads[g%len(threads)]
+					sender, client := testPatient.UserID, fmt.Sprint("sent-", g%len(threads))
+					switch g % 4 {
+					case 1:
+						client = fmt.Sprint("new-", g) // not sent
+					case 2:
+						sender = "outsider" // not a participant
+					case 3:
+						sender = testProvider.UserID // a participant who did not send it
+					}
+					var got *messenger.Message
+					err := store.Read(ctx, func(ctx context.Context, tx messenger.Tx) (err error) {
+						got, err = tx.PriorSend(ctx, th, sender, client)
+						return err
+					})
+					switch want := sent[th+"/"+client]; {
+					case g%4 == 2:
+						if messenger.ErrorCode(err) != messenger.ENOTFOUND {
+							t.Errorf("check %d (outsider): err %v, want not found", g, err)
+						}
+					case err != nil:
+						t.Errorf("check %d: %v", g, err)
+					case g%4 == 0 && (got == nil || got.ID != want):
+						t.Errorf("check %d: got %+v, want message %s", g, got, want)
+					case g%4 != 0 && got != nil:
+						t.Errorf("check %d: got %+v, want none", g, got)
+					}
+				}()
+			}
+			wg.Wait()
+		})
+	}
+}
