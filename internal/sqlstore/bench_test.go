@@ -1,8 +1,8 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"slices"
@@ -28,13 +28,14 @@ func (d *deliveryClock) Publish(_ context.Context, _ []string, event string, dat
 	if event != messenger.EventNewMessage {
 		return nil
 	}
-	var m struct {
-		ClientID string `json:"clientId"`
+	// The client id without decoding the event: the benchmark's own work
+	// runs on the same two cores as the store it measures.
+	_, rest, ok := bytes.Cut(data, []byte(`"clientId":"`))
+	clientID, _, ok2 := bytes.Cut(rest, []byte(`"`))
+	if !ok || !ok2 {
+		return fmt.Errorf("new-message without a clientId: %s", data)
 	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return err
-	}
-	if t0, ok := d.started.LoadAndDelete(m.ClientID); ok {
+	if t0, ok := d.started.LoadAndDelete(string(clientID)); ok {
 		d.mu.Lock()
 		d.latency = append(d.latency, time.Since(t0.(time.Time)))
 		d.mu.Unlock()

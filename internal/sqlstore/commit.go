@@ -201,7 +201,8 @@ func (s *Store) batchOnce(ctx context.Context, live []*writeReq, results []error
 	}
 	t := &tx{s: s, db: s.db, tx: sqlTx}
 	if !savepoints {
-		t.p = &pending{}
+		n := len(live) // most writes are sends: a message, a change, an event
+		t.p = &pending{msgs: make([]messenger.Message, 0, n), changes: make([]messenger.ChangeRecord, 0, n), events: make([]outboxEvent, 0, n)}
 		if err := t.prefetchCounters(ctx, live); err != nil {
 			sqlTx.Rollback()
 			return false, false

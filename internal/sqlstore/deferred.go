@@ -185,9 +185,12 @@ func (t *tx) flush(ctx context.Context) error {
 	if err := t.flushCounters(ctx, p.threads, p.parts); err != nil {
 		return err
 	}
+	// One argument buffer for every chunk: the driver copies the arguments
+	// before a statement returns.
+	args := make([]any, 0, 7*chunk(max(len(p.msgs), len(p.changes))))
 	for rest := p.msgs; len(rest) > 0; {
 		n := chunk(len(rest))
-		args := make([]any, 0, 7*n)
+		args = args[:0]
 		for _, m := range rest[:n] {
 			args = append(args, m.ID, m.ThreadID, m.Seq, m.SenderID, m.ClientID, m.Content, micros(m.CreatedAt))
 		}
@@ -204,7 +207,7 @@ func (t *tx) flush(ctx context.Context) error {
 	}
 	for rest := p.changes; len(rest) > 0; {
 		n := chunk(len(rest))
-		args := make([]any, 0, 6*n)
+		args = args[:0]
 		for _, c := range rest[:n] {
 			args = append(args, c.ThreadID, c.Kind, c.MessageID, c.UserID, c.Seq, micros(c.At))
 		}
