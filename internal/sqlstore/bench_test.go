@@ -3,6 +3,8 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"slices"
@@ -64,6 +66,10 @@ func (d *deliveryClock) delivered() []time.Duration {
 // It reports sends/s, p50/p99 latency of SendMessage (request to durable
 // acknowledgement) and p50/p99 from request to the new-message event
 // leaving the outbox relay for the real-time engine.
+//
+// Client ids are UUIDv7, as the web client makes them; keys=uuid4 repeats
+// senders=128 with random ones, which cost the idempotency index more
+// (docs/storage.md).
 func BenchmarkSend(b *testing.B) {
 	for _, tc := range []struct {
 		name string
@@ -71,22 +77,23 @@ func BenchmarkSend(b *testing.B) {
 	}{{"sqlite", sqliteFactory}, {"postgres", postgresFactory}} {
 		b.Run(tc.name, func(b *testing.B) {
 			for _, senders := range []int{64, 128, 256} {
-				b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) { benchSend(b, tc.open, senders, 0) })
+				b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) { benchSend(b, tc.open, senders, 0, uuid7) })
 			}
+			b.Run("senders=128,keys=uuid4", func(b *testing.B) { benchSend(b, tc.open, 128, 0, uuid4) })
 			rates := []int{10_000, 15_000}
 			if tc.name == "postgres" {
 				rates = []int{5_000}
 			}
 			for _, rate := range rates {
-				b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { benchSend(b, tc.open, 0, rate) })
+				b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { benchSend(b, tc.open, 0, rate, uuid7) })
 			}
 		})
 	}
 }
 
 // benchSend runs b.N sends from senders concurrent senders, or at rate
-// sends per second when rate > 0.
-func benchSend(b *testing.B, factory func(testing.TB) func() messenger.Store, senders, rate int) {
+// sends per second when rate > 0, with client ids from newKey.
+func benchSend(b *testing.B, factory func(testing.TB) func() messenger.Store, senders, rate int, newKey func() string) {
 	b.ReportAllocs()
 	clock := &deliveryClock{}
 	const threads = 16
@@ -100,7 +107,7 @@ func benchSend(b *testing.B, factory func(testing.TB) func() messenger.Store, se
 	)
 	// send sends message i, timed from due; it reports false on failure.
 	send := func(i int64, due time.Time, local *[]time.Duration) bool {
-		key := fmt.Sprint("k", i)
+		key := newKey()
 		clock.started.Store(key, due)
 		_, _, err := svc.SendMessage(ctx, pat, ids[i%threads], messenger.NewMessage{ClientID: key, Content: "benchmark message text"})
 		if err != nil {
@@ -180,4 +187,27 @@ func reportPercentiles(b *testing.B, d []time.Duration, suffix string) {
 	slices.Sort(d)
 	b.ReportMetric(float64(d[len(d)/2].Microseconds())/1000, "p50"+suffix+"-ms")
 	b.ReportMetric(float64(d[len(d)*99/100].Microseconds())/1000, "p99"+suffix+"-ms")
+}
+
+// uuid7 is a UUIDv7 (RFC 9562): Unix milliseconds, then random bits.
+func uuid7() string {
+	var b [16]byte
+	crand.Read(b[6:])
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16|uint64(b[6])<<8|uint64(b[7]))
+	b[6] = 0x70 | b[6]&0x0f
+	b[8] = 0x80 | b[8]&0x3f
+	return uuidText(b)
+}
+
+// uuid4 is a random UUID (RFC 9562 version 4).
+func uuid4() string {
+	var b [16]byte
+	crand.Read(b[:])
+	b[6] = 0x40 | b[6]&0x0f
+	b[8] = 0x80 | b[8]&0x3f
+	return uuidText(b)
+}
+
+func uuidText(b [16]byte) string {
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

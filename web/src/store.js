@@ -200,11 +200,23 @@ export function readTarget(visibleSeqs, alreadyRead) {
   return max > alreadyRead ? max : 0;
 }
 
-/** A random client id for idempotent sends (retries reuse it). */
-export function newClientId() {
-  const c = globalThis.crypto;
-  if (c && typeof c.randomUUID === 'function') return c.randomUUID();
+/**
+ * A client id for idempotent sends (retries reuse it): a UUIDv7 (RFC 9562),
+ * 48 bits of Unix milliseconds then 74 random bits. Time-ordered ids land at
+ * the end of the server's per-thread idempotency index instead of at random
+ * places in it, which made each send's insert several times cheaper.
+ * @param {number} [now] milliseconds since the epoch (tests)
+ */
+export function newClientId(now = Date.now()) {
   const b = new Uint8Array(16);
-  c.getRandomValues(b);
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  globalThis.crypto.getRandomValues(b);
+  let ms = now;
+  for (let i = 5; i >= 0; i--) {
+    b[i] = ms % 256;
+    ms = Math.floor(ms / 256);
+  }
+  b[6] = 0x70 | (b[6] & 0x0f); // version 7
+  b[8] = 0x80 | (b[8] & 0x3f); // RFC 9562 variant
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

@@ -115,6 +115,16 @@ test('isNewer: same version with more fields replaces a summary', () => {
 });
 
 test('newClientId is unique', () => {
-  const ids = new Set(Array.from({ length: 1000 }, newClientId));
+  const ids = new Set(Array.from({ length: 1000 }, () => newClientId()));
   assert.equal(ids.size, 1000);
+});
+
+test('newClientId is a UUIDv7 that sorts by time', () => {
+  const t = Date.UTC(2026, 11, 2, 14, 30);
+  const id = newClientId(t);
+  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(parseInt(id.slice(0, 8) + id.slice(9, 13), 16), t);
+  const later = Array.from({ length: 50 }, (_, i) => newClientId(t + i + 1));
+  assert.deepEqual([...later].sort(), later);
+  assert.ok(id < later[0]);
 });
