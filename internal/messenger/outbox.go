@@ -48,7 +48,10 @@ func sentEntry(msg *Message, unread map[string]int64) OutboxEntry {
 	}
 	slices.SortFunc(rec.Unread, func(a, b unreadCount) int { return strings.Compare(a.UserID, b.UserID) })
 	data, _ := json.Marshal(rec) // strings and integers only: cannot fail
-	return OutboxEntry{Event: eventSent, Data: data, Held: &heldSend{rec: rec, msg: msg}}
+	// A copy: the caller gets msg back and may change it while the relay
+	// encodes the event.
+	held := *msg
+	return OutboxEntry{Event: eventSent, Data: data, Held: &heldSend{rec: rec, msg: &held}}
 }
 
 // heldSend is what the writing process keeps of a send until it is

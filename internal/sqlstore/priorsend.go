@@ -52,6 +52,9 @@ func (s *Store) priorSend(ctx context.Context, threadID, senderID, clientID stri
 		return res.participant, res.sent, res.err
 	case <-ctx.Done():
 		return false, false, ctx.Err()
+	case <-s.stop:
+		// Closing: the checker may have left before taking r.
+		return false, false, errClosed
 	}
 }
 

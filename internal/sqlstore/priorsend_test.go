@@ -67,3 +67,19 @@ func TestPriorSendCombined(t *testing.T) {
 		})
 	}
 }
+
+// TestPriorSendAfterClose: a check made while or after the store closes
+// fails at once instead of waiting for a checker that has stopped.
+func TestPriorSendAfterClose(t *testing.T) {
+	store := sqliteFactory(t)()
+	store.Close()
+	for range 100 {
+		err := store.Read(context.Background(), func(ctx context.Context, tx messenger.Tx) error {
+			_, err := tx.PriorSend(ctx, "t", "u", "c")
+			return err
+		})
+		if err == nil {
+			t.Fatal("PriorSend on a closed store succeeded")
+		}
+	}
+}
