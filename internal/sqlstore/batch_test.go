@@ -22,10 +22,7 @@ import (
 // seqs, threads.last_seq, the read markers and the unread counts, one
 // change row per message, no duplicate per idempotency key.
 func TestBatchedSendsKeepCounters(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		open func(testing.TB) func() messenger.Store
-	}{{"sqlite", sqliteFactory}, {"postgres", postgresFactory}} {
+	for _, tc := range bothStores {
 		t.Run(tc.name, func(t *testing.T) {
 			store := tc.open(t)()
 			const threads, senders, each = 3, 24, 25

@@ -71,10 +71,7 @@ func (d *deliveryClock) delivered() []time.Duration {
 // senders=128 with random ones, which cost the idempotency index more
 // (docs/storage.md).
 func BenchmarkSend(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		open func(testing.TB) func() messenger.Store
-	}{{"sqlite", sqliteFactory}, {"postgres", postgresFactory}} {
+	for _, tc := range bothStores {
 		b.Run(tc.name, func(b *testing.B) {
 			for _, senders := range []int{64, 128, 256} {
 				b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) { benchSend(b, tc.open, senders, 0, uuid7) })

@@ -13,10 +13,7 @@ import (
 // combined statements, each get their own answer — participant or not,
 // client id used or not — on both stores.
 func TestPriorSendCombined(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		open func(testing.TB) func() messenger.Store
-	}{{"sqlite", sqliteFactory}, {"postgres", postgresFactory}} {
+	for _, tc := range bothStores {
 		t.Run(tc.name, func(t *testing.T) {
 			store := tc.open(t)()
 			svc, threads := openService(t, store, messenger.Config{}, 4)

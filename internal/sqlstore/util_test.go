@@ -17,6 +17,12 @@ var (
 	testProvider = messenger.Actor{UserID: "d1", Role: messenger.RoleProvider, Name: "D"}
 )
 
+// bothStores are the stores a test or benchmark runs on, by name.
+var bothStores = []struct {
+	name string
+	open func(testing.TB) func() messenger.Store
+}{{"sqlite", sqliteFactory}, {"postgres", postgresFactory}}
+
 // openService opens a Service on store (closed at cleanup) and creates
 // threads threads between testPatient and testProvider.
 func openService(tb testing.TB, store messenger.Store, cfg messenger.Config, threads int) (*messenger.Service, []string) {
