@@ -82,6 +82,7 @@ func (m *Main) metricsHandler() http.Handler {
 	if svc := m.offline.service.Load(); svc != nil {
 		counter("parley_outbox_published_total", "Messenger outbox entries published.", func() float64 { return float64(svc.Stats().Published) })
 		counter("parley_outbox_publish_errors_total", "Failed outbox publishes (retried).", func() float64 { return float64(svc.Stats().PublishErrors) })
+		counter("parley_outbox_dropped_total", "Stored outbox entries that could not be decoded (logged, not published).", func() float64 { return float64(svc.Stats().OutboxDropped) })
 		counter("parley_notifications_sent_total", "Offline notifications delivered.", func() float64 { return float64(svc.Stats().WebhooksSent) })
 		counter("parley_notifications_failed_total", "Offline notifications given up (kept in the database).", func() float64 { return float64(svc.Stats().WebhooksFailed) })
 	}

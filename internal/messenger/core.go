@@ -25,6 +25,9 @@ func newService(store Store, cfg Config) *Service {
 	if cfg.RelayLease <= 0 {
 		cfg.RelayLease = 10 * time.Second
 	}
+	if cfg.PublishTimeout <= 0 {
+		cfg.PublishTimeout = 10 * time.Second
+	}
 	if cfg.NotifyDelay <= 0 {
 		cfg.NotifyDelay = time.Minute
 	}
@@ -153,13 +156,15 @@ func (s *Service) touch(ctx context.Context, actor Actor) error {
 }
 
 type counters struct {
-	published, publishErrors, webhooksSent, webhookErrors, webhooksFailed, webhooksSkipped atomic.Int64
+	published, publishErrors, outboxDropped                      atomic.Int64
+	webhooksSent, webhookErrors, webhooksFailed, webhooksSkipped atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
 		Published:       c.published.Load(),
 		PublishErrors:   c.publishErrors.Load(),
+		OutboxDropped:   c.outboxDropped.Load(),
 		WebhooksSent:    c.webhooksSent.Load(),
 		WebhookErrors:   c.webhookErrors.Load(),
 		WebhooksFailed:  c.webhooksFailed.Load(),

@@ -3,7 +3,6 @@ package messenger
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -62,49 +61,85 @@ type heldSend struct {
 }
 
 // expand returns entries with every compact send replaced by the events it
-// stands for, keeping each entry's ID (its outbox row). A send that another
-// process wrote reads its message from the store.
+// stands for, keeping each entry's ID (its outbox row). Sends another
+// process wrote are decoded and their messages read from the store, up to
+// loadBatch per statement. A send that cannot be decoded is logged, counted
+// and dropped (retrying would stop the relay at it forever); a failed read
+// fails the expansion, to be retried.
 func (s *Service) expand(ctx context.Context, entries []OutboxEntry) ([]OutboxEntry, error) {
-	var out []OutboxEntry
+	held := make(map[int]*heldSend) // entry index → send, for the compact entries
+	var toLoad []string
 	for i, e := range entries {
 		if e.Event != eventSent {
-			if out != nil {
-				out = append(out, e)
-			}
 			continue
 		}
-		if out == nil {
-			out = append(make([]OutboxEntry, 0, len(entries)*3), entries[:i]...)
+		if h, ok := e.Held.(*heldSend); ok {
+			held[i] = h
+			continue
 		}
-		h, ok := e.Held.(*heldSend)
-		if !ok {
-			var err error
-			if h, err = s.loadSend(ctx, e.Data); err != nil {
-				return nil, fmt.Errorf("outbox row %d: %w", e.ID, err)
-			}
+		h := &heldSend{}
+		if err := json.Unmarshal(e.Data, &h.rec); err != nil || h.rec.MessageID == "" {
+			s.stats.outboxDropped.Add(1)
+			s.log.Error("outbox entry cannot be decoded; dropped", "row", e.ID, "err", err)
+			held[i] = &heldSend{} // no message, no counts: publishes nothing
+			continue
 		}
-		out = append(out, h.events(e.ID)...)
+		held[i] = h
+		toLoad = append(toLoad, h.rec.MessageID)
 	}
-	if out == nil {
+	if len(held) == 0 {
 		return entries, nil
+	}
+	if err := s.loadSent(ctx, toLoad, held); err != nil {
+		return nil, err
+	}
+	out := make([]OutboxEntry, 0, len(entries)+2*len(held))
+	for i, e := range entries {
+		h, ok := held[i]
+		if !ok {
+			out = append(out, e)
+			continue
+		}
+		evs := h.events(e.ID)
+		if len(evs) == 0 {
+			// Keep the row's place, so that it is completed with the rest.
+			evs = []OutboxEntry{{ID: e.ID}}
+		}
+		out = append(out, evs...)
 	}
 	return out, nil
 }
 
-// loadSend decodes a stored send and reads its message as it is now.
-func (s *Service) loadSend(ctx context.Context, data []byte) (*heldSend, error) {
-	h := &heldSend{}
-	if err := json.Unmarshal(data, &h.rec); err != nil {
-		return nil, err
+// loadBatch bounds the messages one read of expand loads.
+const loadBatch = 256
+
+// loadSent reads the messages ids name, as they are now, into the sends of
+// held that name them and hold no message yet.
+func (s *Service) loadSent(ctx context.Context, ids []string, held map[int]*heldSend) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	err := s.store.Read(ctx, func(ctx context.Context, tx Tx) error {
-		ms, err := tx.GetMessagesByID(ctx, []string{h.rec.MessageID})
-		if len(ms) == 1 {
-			h.msg = ms[0]
+	byID := make(map[string]*Message, len(ids))
+	for rest := ids; len(rest) > 0; {
+		n := min(len(rest), loadBatch)
+		err := s.store.Read(ctx, func(ctx context.Context, tx Tx) error {
+			ms, err := tx.GetMessagesByID(ctx, rest[:n])
+			for _, m := range ms {
+				byID[m.ID] = m
+			}
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		return err
-	})
-	return h, err
+		rest = rest[n:]
+	}
+	for _, h := range held {
+		if h.msg == nil && h.rec.MessageID != "" {
+			h.msg = byID[h.rec.MessageID]
+		}
+	}
+	return nil
 }
 
 // events are new-message (if the message still exists) and the

@@ -29,8 +29,8 @@ type relay struct {
 
 const relayBatch = 256
 
-// publishTimeout bounds publishing what one drain took.
-const publishTimeout = 10 * time.Second
+// publishGroup is how many events share one publish deadline.
+const publishGroup = 256
 
 func newRelay(s *Service) *relay {
 	return &relay{s: s, wake: make(chan struct{}, 1), wakeDone: make(chan struct{}, 1)}
@@ -199,19 +199,10 @@ func (r *relay) drain(ctx context.Context, claim bool) (more, claimMore bool, er
 	entries = expanded
 	published := 0
 	var perr error
-	// One deadline for the whole drain (a context and timer per event were
-	// a tenth of the relay's allocations): a publisher that hangs fails the
-	// rest, which is retried like any failure.
-	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
-	defer cancel()
-	for _, e := range entries {
-		perr = s.cfg.Publisher.Publish(pctx, e.Channels, e.Event, e.Data)
-		if perr != nil {
-			s.stats.publishErrors.Add(1)
-			break
-		}
-		published++
-		s.stats.published.Add(1)
+	for start := 0; start < len(entries) && perr == nil; start += publishGroup {
+		var n int
+		n, perr = r.publish(ctx, entries[start:min(start+publishGroup, len(entries))])
+		published += n
 	}
 	// A row is done when all its entries are published; the rest of a
 	// row that failed part-way goes back, to be retried from the entry
@@ -237,6 +228,33 @@ func (r *relay) drain(ctx context.Context, claim bool) (more, claimMore bool, er
 	more = len(r.pending) > 0
 	r.mu.Unlock()
 	return more, claimMore, nil
+}
+
+// publish publishes entries in order under one deadline (a context and
+// timer per event were a tenth of the relay's allocations) and returns how
+// many were published before the first failure. A publisher may report
+// success for an event it could not pass on once its context ended (the
+// hub logs a failed broker publish and delivers locally), so an ended
+// deadline fails that event too, and it and the rest are retried.
+func (r *relay) publish(ctx context.Context, entries []OutboxEntry) (int, error) {
+	s := r.s
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.PublishTimeout)
+	defer cancel()
+	for i, e := range entries {
+		if len(e.Channels) == 0 {
+			continue // a row with nothing left to publish (expand)
+		}
+		err := s.cfg.Publisher.Publish(ctx, e.Channels, e.Event, e.Data)
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			s.stats.publishErrors.Add(1)
+			return i, err
+		}
+		s.stats.published.Add(1)
+	}
+	return len(entries), nil
 }
 
 // pause logs err, waits *backoff and doubles it for the next time (up to

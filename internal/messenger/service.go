@@ -41,6 +41,9 @@ type Config struct {
 	// RelayLease is how long a claimed outbox entry stays claimed before
 	// another relay may take it over. Default 10s.
 	RelayLease time.Duration
+	// PublishTimeout bounds publishing a group of up to 256 outbox events;
+	// an event whose deadline ended is published again. Default 10 s.
+	PublishTimeout time.Duration
 
 	// WebhookURL enables offline notifications when set.
 	WebhookURL string
@@ -73,6 +76,7 @@ type Config struct {
 type Stats struct {
 	Published       int64 // outbox entries published
 	PublishErrors   int64
+	OutboxDropped   int64 // stored entries that could not be decoded (logged, not published)
 	WebhooksSent    int64
 	WebhookErrors   int64 // failed attempts (each retried)
 	WebhooksFailed  int64 // gave up after NotifyMaxAttempts (kept in DB)

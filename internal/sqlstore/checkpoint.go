@@ -35,6 +35,9 @@ const (
 	// restartWait bounds how long a RESTART checkpoint, with the writer
 	// held, waits for readers (the checkpoint connection's busy_timeout).
 	restartWait = 10 * time.Millisecond
+	// restartsBeforeWarning: RESTARTs in a row that a reader prevented
+	// before the checkpointer logs it (≈ 5 s of ticks).
+	restartsBeforeWarning = 25
 	// walWarnFrames: a WAL this long means checkpoints cannot keep up
 	// (a reader pinning an old snapshot, say).
 	walWarnFrames = 250_000 // ≈1 GB with 4 KiB pages
@@ -45,17 +48,27 @@ func (s *Store) checkpointer(ck *sql.DB) {
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
 	warned := false
+	refused := 0 // RESTARTs in a row that found a reader on an old snapshot
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 		}
-		logFrames, done, err := s.checkpoint(ck, "PASSIVE")
+		logFrames, done, _, err := s.checkpoint(ck, "PASSIVE")
 		if err == nil && logFrames >= s.opts.WALResetFrames {
+			var busy bool
 			s.batching.Lock()
-			logFrames, done, err = s.checkpoint(ck, "RESTART")
+			logFrames, done, busy, err = s.checkpoint(ck, "RESTART")
 			s.batching.Unlock()
+			if busy {
+				refused++
+			} else {
+				refused = 0
+			}
+			if refused == restartsBeforeWarning {
+				s.log.Warn("wal cannot start over: a reader keeps reading an old snapshot", "frames", logFrames)
+			}
 		}
 		switch {
 		case err != nil:
@@ -71,11 +84,10 @@ func (s *Store) checkpointer(ck *sql.DB) {
 
 // checkpoint runs a checkpoint in mode (PASSIVE or RESTART) and returns
 // the WAL's length and how much of it is in the database file, in frames
-// (0, 0 after a restart).
-func (s *Store) checkpoint(ck *sql.DB, mode string) (logFrames, done int, err error) {
+// (0, 0 after a restart), and whether it could not finish for a reader.
+func (s *Store) checkpoint(ck *sql.DB, mode string) (logFrames, done int, busy bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var busy int
 	err = ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &logFrames, &done)
-	return logFrames, done, err
+	return logFrames, done, busy, err
 }

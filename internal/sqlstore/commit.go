@@ -395,7 +395,8 @@ func (t *tx) runnerFor(ctx context.Context, q string, fixed bool) (runner, error
 	if st != nil {
 		return runner{st: st}, nil
 	}
-	return runner{on: on, text: t.s.rebind(q)}, nil
+	keep := fixed || !strings.Contains(q, "IN (?")
+	return runner{on: on, text: t.s.rebindKeep(q, keep)}, nil
 }
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

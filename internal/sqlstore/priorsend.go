@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/parleyhq/parley/internal/messenger"
@@ -20,7 +21,7 @@ import (
 // check at once, as before.
 
 // maxPriorBatch bounds the checks answered by one statement (four
-// parameters each).
+// parameters each; a power of two).
 const maxPriorBatch = 64
 
 // priorTimeout bounds one combined check.
@@ -85,16 +86,13 @@ func (s *Store) priorChecker() {
 				break fill
 			}
 		}
-		for rest := batch; len(rest) > 0; {
-			n := chunk(len(rest))
-			s.checkPriors(rest[:n])
-			rest = rest[n:]
-		}
+		s.checkPriors(batch)
 	}
 }
 
-// checkPriors answers reqs (a power-of-two count, so that the statement
-// comes in a few shapes, prepared once) with one statement.
+// checkPriors answers reqs with one statement. The statement takes a
+// power-of-two number of rows (so that it comes in seven shapes, each
+// prepared once); rows past reqs are padding that matches nothing.
 func (s *Store) checkPriors(reqs []*priorReq) {
 	// On SQLite without a deadline: a read there never waits for a lock
 	// (WAL), and the driver watches a cancellable context with a goroutine
@@ -105,14 +103,21 @@ func (s *Store) checkPriors(reqs []*priorReq) {
 		ctx, cancel = context.WithTimeout(ctx, priorTimeout)
 		defer cancel()
 	}
-	args := make([]any, 0, 4*len(reqs))
+	rows := 1
+	for rows < len(reqs) {
+		rows *= 2
+	}
+	args := make([]any, 0, 4*rows)
 	for i, r := range reqs {
 		args = append(args, int64(i), r.threadID, r.senderID, r.clientID)
+	}
+	for i := len(reqs); i < rows; i++ {
+		args = append(args, int64(-1), "", "", "")
 	}
 	q := multiRow(`WITH q (i, t, u, c) AS (VALUES `, `(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`,
 		`) SELECT q.i, p.user_id IS NOT NULL, m.id IS NOT NULL FROM q
 		LEFT JOIN participants p ON p.thread_id = q.t AND p.user_id = q.u
-		LEFT JOIN messages m ON m.thread_id = q.t AND m.sender_id = q.u AND m.client_id = q.c`, len(reqs))
+		LEFT JOIN messages m ON m.thread_id = q.t AND m.sender_id = q.u AND m.client_id = q.c`, rows)
 	res := make([]priorRes, len(reqs))
 	err := s.queryPriors(ctx, q, args, res)
 	for i, r := range reqs {
@@ -129,6 +134,7 @@ func (s *Store) queryPriors(ctx context.Context, q string, args []any, res []pri
 	if err != nil {
 		return err
 	}
+	answered := 0
 	for rows.Next() {
 		var i int64
 		var r priorRes
@@ -138,9 +144,18 @@ func (s *Store) queryPriors(ctx context.Context, q string, args []any, res []pri
 		}
 		if i >= 0 && i < int64(len(res)) {
 			res[i] = r
+			answered++
 		}
 	}
-	return closeRows(rows)
+	if err := closeRows(rows); err != nil {
+		return err
+	}
+	// One row per check: anything else would answer a check with another
+	// one's result, or with a made-up "not a participant".
+	if answered != len(res) {
+		return fmt.Errorf("sqlstore: combined pre-send check answered %d of %d", answered, len(res))
+	}
+	return nil
 }
 
 func (t *tx) PriorSend(ctx context.Context, threadID, senderID, clientID string) (*messenger.Message, error) {

@@ -31,8 +31,9 @@ func TestPriorSendCombined(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					th := threads[g%len(threads)]
-					sender, client := testPatient.UserID, fmt.Sprint("sent-", g%len(threads))
+					ti := (g / 4) % len(threads) // every thread sees every kind
+					th := threads[ti]
+					sender, client := testPatient.UserID, fmt.Sprint("sent-", ti)
 					switch g % 4 {
 					case 1:
 						client = fmt.Sprint("new-", g) // not sent
@@ -78,5 +79,36 @@ func TestPriorSendAfterClose(t *testing.T) {
 		if err == nil {
 			t.Fatal("PriorSend on a closed store succeeded")
 		}
+	}
+}
+
+// TestPriorSendInWrite: inside a write transaction PriorSend asks the
+// database itself, in that transaction, and answers as outside it.
+func TestPriorSendInWrite(t *testing.T) {
+	for _, tc := range bothStores {
+		t.Run(tc.name, func(t *testing.T) {
+			store := tc.open(t)()
+			svc, threads := openService(t, store, messenger.Config{}, 1)
+			ctx := context.Background()
+			m, _, err := svc.SendMessage(ctx, testPatient, threads[0], messenger.NewMessage{ClientID: "k1", Content: "x"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = store.Write(ctx, func(ctx context.Context, tx messenger.Tx) error {
+				if got, err := tx.PriorSend(ctx, threads[0], testPatient.UserID, "k1"); err != nil || got == nil || got.ID != m.ID {
+					t.Errorf("sent key: %+v, %v; want %s", got, err, m.ID)
+				}
+				if got, err := tx.PriorSend(ctx, threads[0], testPatient.UserID, "k2"); err != nil || got != nil {
+					t.Errorf("new key: %+v, %v; want none", got, err)
+				}
+				if _, err := tx.PriorSend(ctx, threads[0], "outsider", "k1"); messenger.ErrorCode(err) != messenger.ENOTFOUND {
+					t.Errorf("outsider: %v, want not found", err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -121,8 +121,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
-	// temp_store=MEMORY keeps savepoint sub-journals off the disk.
-	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
+	base := sqliteDSN(path, 10*time.Second)
 	// wal_autocheckpoint(0): checkpoints run in the background (checkpoint.go).
 	db, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
@@ -155,7 +154,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	rdb.SetMaxIdleConns(n)
 	// The checkpointer's connection waits only briefly for readers: it
 	// holds the writer while it does (checkpoint.go).
-	ck, err := sql.Open("sqlite", strings.Replace(base, "busy_timeout(10000)", fmt.Sprintf("busy_timeout(%d)", restartWait.Milliseconds()), 1))
+	ck, err := sql.Open("sqlite", sqliteDSN(path, restartWait))
 	if err != nil {
 		db.Close()
 		rdb.Close()
@@ -166,6 +165,14 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	ck.SetConnMaxIdleTime(0)
 	opts.Committers = 1
 	return newStore(sqliteDialect, db, rdb, ck, opts), nil
+}
+
+// sqliteDSN is the connection string every SQLite connection shares, with
+// how long a statement waits for a lock. temp_store=MEMORY keeps savepoint
+// sub-journals off the disk.
+func sqliteDSN(path string, busy time.Duration) string {
+	return fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)",
+		path, busy.Milliseconds())
 }
 
 // OpenPostgres connects with pgx to url and applies migrations under a
@@ -278,6 +285,13 @@ func (s *Store) Close() error {
 // rebind turns ? placeholders into $n for PostgreSQL. Queries contain no
 // literal question marks.
 func (s *Store) rebind(q string) string {
+	return s.rebindKeep(q, !strings.Contains(q, "IN (?"))
+}
+
+// rebindKeep is rebind that remembers the result only when keep is set:
+// statements with IN lists of any length would fill the cache, those in
+// power-of-two sizes (multiRow) would not.
+func (s *Store) rebindKeep(q string, keep bool) string {
 	if !s.d.dollar {
 		return q
 	}
@@ -296,7 +310,7 @@ func (s *Store) rebind(q string) string {
 		b.WriteByte(q[i])
 	}
 	out := b.String()
-	if !strings.Contains(q, "IN (?") {
+	if keep {
 		s.rebound.Store(q, out)
 	}
 	return out

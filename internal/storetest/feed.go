@@ -291,6 +291,83 @@ func testOutboxHandOffOrder(t *testing.T, f Factory) {
 	}
 }
 
+// testOutboxUndecodable: a stored send entry that cannot be decoded is
+// logged, counted and dropped; it does not stop the relay, and the sends
+// after it are published.
+func testOutboxUndecodable(t *testing.T, f Factory) {
+	open := f(t)
+	store := open()
+	quiet := messenger.NewService(store, messenger.Config{}) // no relay: rows wait
+	th := seeded(t, quiet)
+	ctx := ctxT(t)
+	err := store.Write(ctx, func(ctx context.Context, tx messenger.Tx) error {
+		return tx.InsertOutbox(ctx, []messenger.OutboxEntry{{Event: "parley:sent", Data: []byte(`{"m":5}`)}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := send(t, quiet, patient, th.ID, "after the bad row")
+	quiet.Close()
+
+	rec := &Recorder{}
+	svc := newService(t, open(), messenger.Config{Publisher: rec, RelayPoll: 20 * time.Millisecond})
+	eventually(t, 10*time.Second, "the send after the bad row", func() bool {
+		for _, e := range rec.Snapshot() {
+			if e.Event == messenger.EventNewMessage && strings.Contains(string(e.Data), after.ID) {
+				return true
+			}
+		}
+		return false
+	})
+	if n := svc.Stats().OutboxDropped; n != 1 {
+		t.Fatalf("OutboxDropped = %d, want 1", n)
+	}
+	for _, e := range rec.Snapshot() {
+		if e.Event == "parley:sent" || len(e.Channels) == 0 {
+			t.Fatalf("published the stored entry itself: %+v", e)
+		}
+	}
+}
+
+// stallingPublisher blocks on its first publish until the context ends,
+// then reports success — as the hub does when the broker publish it could
+// not finish is only logged — and records every later publish.
+type stallingPublisher struct {
+	Recorder
+	stalled atomic.Bool
+}
+
+func (p *stallingPublisher) Publish(ctx context.Context, channels []string, event string, data []byte) error {
+	if p.stalled.CompareAndSwap(false, true) {
+		<-ctx.Done()
+		return nil
+	}
+	return p.Recorder.Publish(ctx, channels, event, data)
+}
+
+// testOutboxPublishDeadline: an event whose publish deadline ended is
+// published again, even when the publisher reported success.
+func testOutboxPublishDeadline(t *testing.T, f Factory) {
+	pub := &stallingPublisher{}
+	svc := newService(t, f(t)(), messenger.Config{Publisher: pub, PublishTimeout: 50 * time.Millisecond})
+	th := seeded(t, svc)
+	eventually(t, 10*time.Second, "thread-created published after the stalled attempt", func() bool {
+		return countEvents(pub.Snapshot(), messenger.EventThreadCreated) == 1
+	})
+	if !pub.stalled.Load() {
+		t.Fatal("the publisher never stalled")
+	}
+	m := send(t, svc, patient, th.ID, "after the stall")
+	eventually(t, 10*time.Second, "the next send", func() bool {
+		for _, e := range pub.Snapshot() {
+			if e.Event == messenger.EventNewMessage && strings.Contains(string(e.Data), m.ID) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // testOutboxLease: entries claimed by a relay that died are taken over after
 // the lease, and published once; a publish failure is retried in order.
 func testOutboxLease(t *testing.T, f Factory) {

@@ -46,6 +46,8 @@ func Run(t *testing.T, f Factory) {
 		{"OutboxLeasedToWriter", testOutboxLeasedToWriter},
 		{"OutboxHandOffInOrder", testOutboxHandOffOrder},
 		{"OutboxTakeoverWhileBusy", testOutboxTakeoverWhileBusy},
+		{"OutboxUndecodableDropped", testOutboxUndecodable},
+		{"OutboxPublishDeadline", testOutboxPublishDeadline},
 		{"SyncNoGapsNoDuplicates", testSync},
 		{"WaitWakesOnChange", testWait},
 		{"SyncFromNow", testSyncNow},
