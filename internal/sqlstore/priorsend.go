@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley/internal/messenger"
@@ -32,6 +33,10 @@ type priorReq struct {
 	done                         chan priorRes // buffered: the caller may be gone
 }
 
+// priorReqs keeps answered requests with their channels for reuse: two
+// allocations fewer per send.
+var priorReqs = sync.Pool{New: func() any { return &priorReq{done: make(chan priorRes, 1)} }}
+
 type priorRes struct {
 	participant, sent bool
 	err               error
@@ -40,7 +45,8 @@ type priorRes struct {
 // priorSend is PriorSend's first step: is senderID a participant of
 // threadID, and has it sent clientID there already.
 func (s *Store) priorSend(ctx context.Context, threadID, senderID, clientID string) (participant, sent bool, err error) {
-	r := &priorReq{threadID: threadID, senderID: senderID, clientID: clientID, done: make(chan priorRes, 1)}
+	r := priorReqs.Get().(*priorReq)
+	r.threadID, r.senderID, r.clientID = threadID, senderID, clientID
 	select {
 	case s.priors <- r:
 	case <-s.stop:
@@ -50,6 +56,10 @@ func (s *Store) priorSend(ctx context.Context, threadID, senderID, clientID stri
 	}
 	select {
 	case res := <-r.done:
+		// Answered, so the checker is done with r: it can serve again.
+		// (Not after a return below, when an answer may still come.)
+		*r = priorReq{done: r.done}
+		priorReqs.Put(r)
 		return res.participant, res.sent, res.err
 	case <-ctx.Done():
 		return false, false, ctx.Err()
