@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // What the outbox keeps of a send. A send publishes new-message on the
@@ -48,106 +46,11 @@ func sentEntry(msg *Message, unread map[string]int64) OutboxEntry {
 		rec.Unread = append(rec.Unread, unreadCount{uid, n})
 	}
 	slices.SortFunc(rec.Unread, func(a, b unreadCount) int { return strings.Compare(a.UserID, b.UserID) })
-	data := rec.appendJSON(make([]byte, 0, 96+48*len(rec.Unread)))
+	data, _ := json.Marshal(rec) // strings and integers only: cannot fail
 	// A copy: the caller gets msg back and may change it while the relay
 	// encodes the event.
 	held := *msg
 	return OutboxEntry{Event: eventSent, Data: data, Held: &heldSend{rec: rec, msg: &held}}
-}
-
-// appendJSON appends r as json.Marshal would encode it (the fields in
-// order, strings escaped alike), without reflection: it runs on the single
-// writer for every send.
-func (r *sentRecord) appendJSON(b []byte) []byte {
-	b = append(b, `{"t":`...)
-	b = appendJSONString(b, r.ThreadID)
-	b = append(b, `,"m":`...)
-	b = appendJSONString(b, r.MessageID)
-	b = append(b, `,"s":`...)
-	b = strconv.AppendInt(b, r.Seq, 10)
-	b = append(b, `,"f":`...)
-	b = appendJSONString(b, r.SenderID)
-	b = append(b, `,"u":[`...)
-	for i, u := range r.Unread {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"i":`...)
-		b = appendJSONString(b, u.UserID)
-		b = append(b, `,"n":`...)
-		b = strconv.AppendInt(b, u.N, 10)
-		b = append(b, '}')
-	}
-	return append(b, "]}"...)
-}
-
-// appendInboxJSON appends e as json.Marshal would encode it.
-func appendInboxJSON(b []byte, e InboxEvent) []byte {
-	b = append(b, `{"threadId":`...)
-	b = appendJSONString(b, e.ThreadID)
-	b = append(b, `,"seq":`...)
-	b = strconv.AppendInt(b, e.Seq, 10)
-	b = append(b, `,"senderId":`...)
-	b = appendJSONString(b, e.SenderID)
-	b = append(b, `,"unread":`...)
-	b = strconv.AppendInt(b, e.Unread, 10)
-	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string the way encoding/json writes
-// it: quotes, backslashes and control characters escaped, and <, >, &,
-// U+2028, U+2029 and invalid UTF-8 escaped or replaced as it does.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // heldSend is what the writing process keeps of a send until it is
@@ -248,7 +151,7 @@ func (h *heldSend) events(id int64) []OutboxEntry {
 		out = append(out, OutboxEntry{ID: id, Channels: []string{ThreadChannel(h.rec.ThreadID)}, Event: EventNewMessage, Data: data})
 	}
 	for _, u := range h.rec.Unread {
-		data := appendInboxJSON(make([]byte, 0, 96), InboxEvent{ThreadID: h.rec.ThreadID, Seq: h.rec.Seq, SenderID: h.rec.SenderID, Unread: u.N})
+		data, _ := json.Marshal(InboxEvent{ThreadID: h.rec.ThreadID, Seq: h.rec.Seq, SenderID: h.rec.SenderID, Unread: u.N})
 		out = append(out, OutboxEntry{ID: id, Channels: []string{UserChannel(u.UserID)}, Event: EventInbox, Data: data})
 	}
 	return out
