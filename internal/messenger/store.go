@@ -105,10 +105,10 @@ type Tx interface {
 	// GetMessageByClientID finds a message by its idempotency key.
 	// Errors: ENOTFOUND.
 	GetMessageByClientID(ctx context.Context, threadID, senderID, clientID string) (*Message, error)
-	// PriorSend is the check before a send, in one statement: it returns
-	// the message senderID already sent into threadID with clientID, or nil
-	// if there is none. Errors: ENOTFOUND when senderID is not a
-	// participant (or the thread does not exist).
+	// PriorSend is the check before a send: it returns the message
+	// senderID already sent into threadID with clientID, or nil if there is
+	// none. Errors: ENOTFOUND when senderID is not a participant (or the
+	// thread does not exist). A Store may answer concurrent checks together.
 	PriorSend(ctx context.Context, threadID, senderID, clientID string) (*Message, error)
 	// GetMessagesByID returns the messages with the given ids (any thread).
 	GetMessagesByID(ctx context.Context, ids []string) ([]*Message, error)
