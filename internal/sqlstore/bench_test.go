@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
@@ -68,32 +69,50 @@ func (d *deliveryClock) delivered() []time.Duration {
 // leaving the outbox relay for the real-time engine.
 //
 // Client ids are UUIDv7, as the web client makes them; keys=uuid4 repeats
-// senders=128 with random ones, which cost the idempotency index more
-// (docs/storage.md).
+// senders=128 with random ones, which cost the idempotency index more.
+// threads=1000 spreads the sends over 1 000 threads, so that each send in
+// a group commit dirties index pages of its own (docs/storage.md).
 func BenchmarkSend(b *testing.B) {
 	for _, tc := range bothStores {
 		b.Run(tc.name, func(b *testing.B) {
-			for _, senders := range []int{64, 128, 256} {
-				b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) { benchSend(b, tc.open, senders, 0, uuid7) })
+			run := func(name string, l sendLoad) {
+				b.Run(name, func(b *testing.B) { benchSend(b, tc.open, l) })
 			}
-			b.Run("senders=128,keys=uuid4", func(b *testing.B) { benchSend(b, tc.open, 128, 0, uuid4) })
+			for _, senders := range []int{64, 128, 256} {
+				run(fmt.Sprintf("senders=%d", senders), sendLoad{senders: senders})
+			}
+			run("senders=128,keys=uuid4", sendLoad{senders: 128, key: uuid4})
+			run("senders=128,threads=1000", sendLoad{senders: 128, threads: 1000})
 			rates := []int{10_000, 15_000}
 			if tc.name == "postgres" {
 				rates = []int{5_000}
 			}
 			for _, rate := range rates {
-				b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { benchSend(b, tc.open, 0, rate, uuid7) })
+				run(fmt.Sprintf("rate=%d", rate), sendLoad{rate: rate})
 			}
+			run(fmt.Sprintf("rate=%d,threads=1000", rates[0]), sendLoad{rate: rates[0], threads: 1000})
 		})
 	}
 }
 
-// benchSend runs b.N sends from senders concurrent senders, or at rate
-// sends per second when rate > 0, with client ids from newKey.
-func benchSend(b *testing.B, factory func(testing.TB) func() messenger.Store, senders, rate int, newKey func() string) {
+// sendLoad is one benchmark's load: senders concurrent senders, or rate
+// sends per second when rate > 0, into threads threads (default 16), with
+// client ids from key (default uuid7).
+type sendLoad struct {
+	senders, rate, threads int
+	key                    func() string
+}
+
+// benchSend runs b.N sends under load l.
+func benchSend(b *testing.B, factory func(testing.TB) func() messenger.Store, l sendLoad) {
 	b.ReportAllocs()
 	clock := &deliveryClock{}
-	const threads = 16
+	threads := cmp.Or(l.threads, 16)
+	newKey := l.key
+	if newKey == nil {
+		newKey = uuid7
+	}
+	senders, rate := l.senders, l.rate
 	svc, ids := openService(b, factory(b)(), messenger.Config{Publisher: clock}, threads)
 	ctx := context.Background()
 	pat := testPatient
@@ -106,7 +125,7 @@ func benchSend(b *testing.B, factory func(testing.TB) func() messenger.Store, se
 	send := func(i int64, due time.Time, local *[]time.Duration) bool {
 		key := newKey()
 		clock.started.Store(key, due)
-		_, _, err := svc.SendMessage(ctx, pat, ids[i%threads], messenger.NewMessage{ClientID: key, Content: "benchmark message text"})
+		_, _, err := svc.SendMessage(ctx, pat, ids[i%int64(threads)], messenger.NewMessage{ClientID: key, Content: "benchmark message text"})
 		if err != nil {
 			b.Error(err)
 			return false
