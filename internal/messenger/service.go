@@ -74,7 +74,7 @@ type Config struct {
 
 // Stats are counters since Open, for metrics.
 type Stats struct {
-	Published       int64 // outbox entries published
+	Published       int64 // events published from the outbox (a send counts once per event)
 	PublishErrors   int64
 	OutboxDropped   int64 // stored entries that could not be decoded (logged, not published)
 	WebhooksSent    int64

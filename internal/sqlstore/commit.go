@@ -395,8 +395,7 @@ func (t *tx) runnerFor(ctx context.Context, q string, fixed bool) (runner, error
 	if st != nil {
 		return runner{st: st}, nil
 	}
-	keep := fixed || !strings.Contains(q, "IN (?")
-	return runner{on: on, text: t.s.rebindKeep(q, keep)}, nil
+	return runner{on: on, text: t.s.rebindShaped(q, fixed)}, nil
 }
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

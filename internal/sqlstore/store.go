@@ -285,13 +285,14 @@ func (s *Store) Close() error {
 // rebind turns ? placeholders into $n for PostgreSQL. Queries contain no
 // literal question marks.
 func (s *Store) rebind(q string) string {
-	return s.rebindKeep(q, !strings.Contains(q, "IN (?"))
+	return s.rebindShaped(q, false)
 }
 
-// rebindKeep is rebind that remembers the result only when keep is set:
-// statements with IN lists of any length would fill the cache, those in
-// power-of-two sizes (multiRow) would not.
-func (s *Store) rebindKeep(q string, keep bool) string {
+// rebindShaped is rebind for a statement of fixed shape when fixed is set
+// (the power-of-two multi-row statements, multiRow). The result is kept for
+// next time unless the statement has an IN list of any length, which would
+// fill the cache.
+func (s *Store) rebindShaped(q string, fixed bool) string {
 	if !s.d.dollar {
 		return q
 	}
@@ -310,7 +311,7 @@ func (s *Store) rebindKeep(q string, keep bool) string {
 		b.WriteByte(q[i])
 	}
 	out := b.String()
-	if keep {
+	if fixed || !strings.Contains(q, "IN (?") {
 		s.rebound.Store(q, out)
 	}
 	return out

@@ -23,6 +23,13 @@ var bothStores = []struct {
 	open func(testing.TB) func() messenger.Store
 }{{"sqlite", sqliteFactory}, {"postgres", postgresFactory}}
 
+// onBothStores runs fn as a subtest on a fresh store of each kind.
+func onBothStores(t *testing.T, fn func(t *testing.T, store messenger.Store)) {
+	for _, tc := range bothStores {
+		t.Run(tc.name, func(t *testing.T) { fn(t, tc.open(t)()) })
+	}
+}
+
 // openService opens a Service on store (closed at cleanup) and creates
 // threads threads between testPatient and testProvider.
 func openService(tb testing.TB, store messenger.Store, cfg messenger.Config, threads int) (*messenger.Service, []string) {
